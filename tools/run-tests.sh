@@ -1,0 +1,82 @@
+#!/bin/bash
+# run-tests.sh - install every dependency, build, and run every test suite:
+# once with gcc, once more with AddressSanitizer and UndefinedBehaviorSanitizer,
+# and a libFuzzer smoke run built with clang.  Exits non-zero on any failure.
+#
+# Usage: tools/run-tests.sh [--no-install] [--quick]
+#   --no-install  skip apt-get (dependencies already present)
+#   --quick       plain build and tests only (no sanitizer or fuzz pass)
+# Environment: FUZZ_SECONDS (default 60) per fuzz target.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+INSTALL=1
+QUICK=0
+for arg in "$@"; do
+	case "$arg" in
+	--no-install) INSTALL=0 ;;
+	--quick) QUICK=1 ;;
+	*) echo "run-tests.sh: unknown argument '$arg'" >&2; exit 2 ;;
+	esac
+done
+
+PACKAGES=(
+	meson ninja-build pkg-config gcc clang libclang-rt-14-dev
+	libfuse3-dev fuse3 liburing-dev librocksdb-dev libisal-dev libzstd-dev
+	libconfig-dev libcmocka-dev libibverbs-dev librdmacm-dev libssl-dev
+	python3 iproute2 procps psmisc
+)
+
+if [ "$INSTALL" = 1 ]; then
+	SUDO=
+	[ "$(id -u)" = 0 ] || SUDO=sudo
+	echo "== installing dependencies"
+	$SUDO apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
+		"${PACKAGES[@]}"
+fi
+
+run_suites() {
+	local dir=$1
+	shift
+	echo "== building $dir"
+	if [ -d "$dir" ]; then
+		meson setup --reconfigure "$dir" "$@"
+	else
+		meson setup "$dir" "$@"
+	fi
+	meson compile -C "$dir"
+	echo "== testing $dir"
+	meson test -C "$dir" --print-errorlogs --num-processes 2
+}
+
+run_suites build
+
+if [ "$QUICK" = 1 ]; then
+	exit 0
+fi
+
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	run_suites build-san -Dsanitize=address,undefined
+
+echo "== fuzz smoke run"
+CC=clang run_suites build-fuzz -Dfuzz=true -Dsanitize=address,undefined
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+for target in build-fuzz/tests/fuzz/fuzz_*; do
+	[ -x "$target" ] || continue
+	name=$(basename "$target")
+	corpus=$(mktemp -d)
+	cp tests/fuzz/corpus/"${name#fuzz_}"/* "$corpus"/ 2>/dev/null || true
+	echo "-- $name for ${FUZZ_SECONDS}s"
+	"$target" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$corpus" \
+		> "build-fuzz/$name.log" 2>&1 || {
+		tail -50 "build-fuzz/$name.log"
+		echo "fuzz target $name crashed" >&2
+		exit 1
+	}
+	grep -E 'stat::number_of_executed_units|Done' "build-fuzz/$name.log" || true
+	rm -rf "$corpus"
+done
+echo "== all suites passed"
