@@ -12,8 +12,9 @@
  * position 0 is the PG's primary.  It is chosen by weighted rendezvous
  * hashing (straw2-like): every position draws, for every candidate OSD, a
  * straw -ln(U) / weight from a hash U of (pool, pg, OSD id, position), and
- * prefers the shortest (equivalently: the longest ln(U) / weight).  Each
- * position thus picks OSD x with probability weight(x) / total weight.
+ * prefers the shortest (equivalently: the longest ln(U) / weight).  A
+ * position's first choice is thus OSD x with probability weight(x) / total
+ * weight, independently of the other positions.
  * Conflicts (two positions wanting one OSD, or more positions on one host
  * than allowed) go to the position with the stronger straw, and the loser
  * takes its next preference (deferred acceptance).  The result does not
@@ -38,9 +39,14 @@
  *
  * When fewer positions can be filled than width (too few in OSDs, or the
  * host cap), the unfilled positions, which may include position 0, are
- * PLACEMENT_NONE.  Weights are relative; since an OSD holds at most one
- * position per PG, an OSD whose weight exceeds 1/width of the total gets
- * fewer positions than its share.
+ * PLACEMENT_NONE.  Weights are relative.  Since an OSD holds at most one
+ * position per PG, an OSD falls short of its weight's share the more of the
+ * total weight it has: a double-weight OSD among 96 gets about 1.9x, and
+ * one above 1/width of the total cannot reach its share at all.
+ *
+ * Cost: about width * n_osds hash draws per PG, a few more when positions
+ * conflict (some 170 us for 4096 OSDs and width 6); no allocation.  Clients
+ * placing many stripes keep a placement_table per pool.
  *
  * Determinism: integer arithmetic only (a fixed-point log2 from a table
  * built by exact integer squaring), results independent of pointers, build

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "common/csum.h"
 #include "common/placement.h"
 
 #define PGS 4096u
@@ -197,6 +198,48 @@ static void test_acting_pinned(void **state)
 				 WIDTH);
 		assert_memory_equal(out, pins[i].ids, sizeof(out));
 	}
+}
+
+/*
+ * Digests of many answers, so that even a rare change of one ranking (a
+ * different rounding of a straw, say) is caught: CRC32C of the little-endian
+ * ids of the sets of PGs 0..PGS-1 of two maps, and of many PG numbers.
+ */
+static uint32_t crc_u32(uint32_t crc, uint32_t v)
+{
+	uint8_t le[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+
+	return csum_crc32c(crc, le, sizeof(le));
+}
+
+static uint32_t digest_sets(unsigned n, unsigned per_host, unsigned width)
+{
+	struct placement_osd o[48];
+	uint32_t *sets = alloc_sets(PGS, width), crc = 0;
+
+	make_osds(o, n, per_host, 0);
+	for (unsigned i = 0; i < n; i++)
+		o[i].weight = 0x8000u * (1 + i % 5) + i;
+	place_all(1, o, n, width, PGS, (int)width, sets);
+	for (size_t i = 0; i < (size_t)PGS * width; i++)
+		crc = crc_u32(crc, sets[i]);
+	free(sets);
+	return crc;
+}
+
+static void test_pinned_digests(void **state)
+{
+	uint32_t crc = 0;
+
+	(void)state;
+	for (uint64_t ino = 0; ino < 300; ino++)
+		for (uint64_t s = 0; s < 300; s++)
+			crc = crc_u32(crc, placement_pg(ino << 20, s, 4096));
+	print_message("digests: pg 0x%08x, sets 0x%08x 0x%08x\n", crc, digest_sets(48, 4, 6),
+		      digest_sets(15, 3, 12));
+	assert_int_equal(crc, 0xe79ee3a6);
+	assert_int_equal(digest_sets(48, 4, 6), 0x90222ecb);  /* 12 hosts, distinct */
+	assert_int_equal(digest_sets(15, 3, 12), 0x8b8ddd75); /* 5 hosts, cap 3 */
 }
 
 /* Most positions a map allows: per-host cap, one position per OSD. */
@@ -774,6 +817,7 @@ int main(void)
 		cmocka_unit_test(test_pg_spread),
 		cmocka_unit_test(test_pg_split),
 		cmocka_unit_test(test_acting_pinned),
+		cmocka_unit_test(test_pinned_digests),
 		cmocka_unit_test(test_random_maps),
 		cmocka_unit_test(test_failure_domains),
 		cmocka_unit_test(test_partial_fill),
