@@ -2,7 +2,9 @@
  * proto.h - the Cairn wire protocol: frame header, opcodes, flags.
  *
  * Changelog
- *   version 1: first protocol.
+ *   version 1: first protocol: connection, MDS (LOOKUP..FSYNC), OSD
+ *              (CHUNK_WRITE..CHUNK_LIST) and admin (MAP_GET..OSD_SET_IN)
+ *              opcodes as listed below.
  *
  * A frame is a 40-byte header, a body of body_len bytes (the message,
  * encoded by the codecs in proto/), then data_len bytes of bulk data (file
@@ -55,22 +57,56 @@ enum proto_flag {
  */
 enum proto_op {
 	/* Connection: 0x00xx */
-	PROTO_OP_HELLO = 0x0001, /* server -> client: challenge, limits */
-	PROTO_OP_AUTH = 0x0002,	 /* client -> server: proof and counter-challenge */
+	PROTO_OP_HELLO = 0x0001,   /* server -> client: challenge, limits */
+	PROTO_OP_AUTH = 0x0002,	   /* client -> server: proof and counter-challenge */
 	PROTO_OP_AUTH_OK = 0x0003, /* server -> client: server's proof */
 	PROTO_OP_PING = 0x0004,
 	PROTO_OP_ECHO = 0x0005, /* body and data sent back unchanged */
 
-	/* Metadata service: 0x01xx */
+	/* Metadata service: 0x01xx (bodies in proto/mds.h) */
 	PROTO_OP_MDS_FIRST = 0x0100,
+	PROTO_OP_MDS_LOOKUP = 0x0101,	   /* parent + name -> entry */
+	PROTO_OP_MDS_GETATTR = 0x0102,	   /* ino -> attributes */
+	PROTO_OP_MDS_SETATTR = 0x0103,	   /* chmod, chown, truncate, utimes */
+	PROTO_OP_MDS_CREATE = 0x0104,	   /* create and open a regular file */
+	PROTO_OP_MDS_MKNOD = 0x0105,	   /* device, FIFO, socket or empty file */
+	PROTO_OP_MDS_MKDIR = 0x0106,	   /* new directory */
+	PROTO_OP_MDS_UNLINK = 0x0107,	   /* remove a non-directory name */
+	PROTO_OP_MDS_RMDIR = 0x0108,	   /* remove an empty directory */
+	PROTO_OP_MDS_RENAME = 0x0109,	   /* rename, noreplace or exchange */
+	PROTO_OP_MDS_LINK = 0x010a,	   /* new hard link */
+	PROTO_OP_MDS_SYMLINK = 0x010b,	   /* new symbolic link */
+	PROTO_OP_MDS_READLINK = 0x010c,	   /* symbolic link target */
+	PROTO_OP_MDS_READDIR = 0x010d,	   /* directory entries, optionally with attrs */
+	PROTO_OP_MDS_STATFS = 0x010e,	   /* file system space and inode counts */
+	PROTO_OP_MDS_GETXATTR = 0x010f,	   /* one extended attribute's value */
+	PROTO_OP_MDS_SETXATTR = 0x0110,	   /* set an extended attribute */
+	PROTO_OP_MDS_LISTXATTR = 0x0111,   /* names of the extended attributes */
+	PROTO_OP_MDS_REMOVEXATTR = 0x0112, /* remove an extended attribute */
+	PROTO_OP_MDS_OPEN = 0x0113,	   /* open: revalidate, get layout and handle */
+	PROTO_OP_MDS_CLOSE = 0x0114,	   /* release a handle, publish size and mtime */
+	PROTO_OP_MDS_FSYNC = 0x0115,	   /* publish size and mtime durably */
 	PROTO_OP_MDS_LAST = 0x01ff,
 
-	/* Object storage daemon: 0x02xx */
+	/* Object storage daemon: 0x02xx (bodies in proto/osd.h) */
 	PROTO_OP_OSD_FIRST = 0x0200,
+	PROTO_OP_OSD_CHUNK_WRITE = 0x0201,    /* write a byte range of one chunk */
+	PROTO_OP_OSD_CHUNK_READ = 0x0202,     /* read a byte range of one chunk */
+	PROTO_OP_OSD_STRIPE_WRITE = 0x0203,   /* to the PG primary: write within a stripe */
+	PROTO_OP_OSD_CHUNK_DELETE = 0x0204,   /* remove a chunk */
+	PROTO_OP_OSD_CHUNK_TRUNCATE = 0x0205, /* cut a chunk to a size */
+	PROTO_OP_OSD_CHUNK_LIST = 0x0206,     /* chunks held in a PG, by cursor */
 	PROTO_OP_OSD_LAST = 0x02ff,
 
-	/* Cluster map and administration: 0x03xx */
+	/* Cluster map and administration: 0x03xx (bodies in proto/admin.h) */
 	PROTO_OP_ADMIN_FIRST = 0x0300,
+	PROTO_OP_ADMIN_MAP_GET = 0x0301,       /* cluster map newer than an epoch */
+	PROTO_OP_ADMIN_OSD_REGISTER = 0x0302,  /* an OSD starts and announces itself */
+	PROTO_OP_ADMIN_OSD_HEARTBEAT = 0x0303, /* an OSD is alive; space used */
+	PROTO_OP_ADMIN_POOL_CREATE = 0x0304,   /* new pool */
+	PROTO_OP_ADMIN_POOL_LIST = 0x0305,     /* all pools */
+	PROTO_OP_ADMIN_STATUS = 0x0306,	       /* cluster health summary */
+	PROTO_OP_ADMIN_OSD_SET_IN = 0x0307,    /* mark an OSD in or out */
 	PROTO_OP_ADMIN_LAST = 0x03ff,
 };
 

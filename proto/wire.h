@@ -8,6 +8,11 @@
  * works the same way over received bytes: every read past the end, every
  * length that does not fit, sets a sticky error and yields zeros.  No read
  * ever touches memory outside [buf, buf + len).
+ *
+ * Both cursors carry the protocol version settled by the connection
+ * handshake (proto/README.md): init sets PROTO_VERSION, the RPC layer lowers
+ * it with wire_*_set_version() for an older peer, and a message codec writes
+ * or reads a field added in version N only when the cursor's version is >= N.
  */
 #ifndef CAIRN_PROTO_WIRE_H
 #define CAIRN_PROTO_WIRE_H
@@ -16,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "proto/proto.h"
 
 static inline void wire_put_le16(uint8_t *p, uint16_t v)
 {
@@ -74,13 +81,15 @@ struct wire_enc {
 	size_t cap;
 	size_t len;
 	bool overflow;
+	uint16_t version; /* settled protocol version */
 };
 
 struct wire_dec {
 	const uint8_t *buf;
 	size_t len;
 	size_t off;
-	int err; /* 0 or -CAIRN_EBADFRAME, sticky */
+	int err;	  /* 0 or -CAIRN_EBADFRAME, sticky */
+	uint16_t version; /* settled protocol version */
 };
 
 static inline void wire_enc_init(struct wire_enc *e, void *buf, size_t cap)
@@ -89,6 +98,13 @@ static inline void wire_enc_init(struct wire_enc *e, void *buf, size_t cap)
 	e->cap = cap;
 	e->len = 0;
 	e->overflow = false;
+	e->version = PROTO_VERSION;
+}
+
+/* For a connection that settled on an older version (see above). */
+static inline void wire_enc_set_version(struct wire_enc *e, uint16_t version)
+{
+	e->version = version;
 }
 
 /* Reserves n bytes; returns where to write them, or NULL after overflow. */
@@ -124,6 +140,18 @@ static inline void wire_dec_init(struct wire_dec *d, const void *buf, size_t len
 	d->len = len;
 	d->off = 0;
 	d->err = 0;
+	d->version = PROTO_VERSION;
+}
+
+static inline void wire_dec_set_version(struct wire_dec *d, uint16_t version)
+{
+	d->version = version;
+}
+
+/* Bytes not yet consumed. */
+static inline size_t wire_dec_remaining(const struct wire_dec *d)
+{
+	return d->len - d->off;
 }
 
 uint8_t wire_dec_u8(struct wire_dec *d);

@@ -65,7 +65,7 @@ echo "== fuzz smoke run"
 CC=clang run_suites build-fuzz -Dfuzz=true -Dsanitize=address,undefined
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 for target in build-fuzz/tests/fuzz/fuzz_*; do
-	[ -x "$target" ] || continue
+	[ -f "$target" ] && [ -x "$target" ] || continue # not fuzz_*.p/
 	name=$(basename "$target")
 	corpus=$(mktemp -d)
 	cp tests/fuzz/corpus/"${name#fuzz_}"/* "$corpus"/ 2>/dev/null || true
