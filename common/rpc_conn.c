@@ -79,7 +79,10 @@ static void free_out(struct rpc_out *o, int err)
 void rpc_frame_encode(const struct rpc_conn *c, struct proto_hdr *h, const void *body,
 		      uint8_t out[PROTO_HDR_SIZE])
 {
-	h->version = c->version;
+	if (h->opcode >= PROTO_OP_HELLO && h->opcode <= PROTO_OP_AUTH_OK)
+		h->version = PROTO_HANDSHAKE_VERSION;
+	else
+		h->version = c->version;
 	proto_hdr_encode(h, body, out);
 }
 
