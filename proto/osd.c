@@ -51,7 +51,16 @@ int proto_osd_chunk_write_req_encode(const struct proto_osd_chunk_write_req *m, 
 	wire_enc_u32(e, m->offset);
 	wire_enc_u32(e, m->length);
 	wire_enc_u32(e, m->flags);
+	wire_enc_u64(e, m->base_version);
 	return proto_enc_status(e);
+}
+
+/* A base version is a precondition on an update: none with REPLACE, else older. */
+static bool base_valid(uint32_t flags, uint64_t base, uint64_t version)
+{
+	if (flags & PROTO_OSD_W_REPLACE)
+		return base == 0;
+	return base < version;
 }
 
 int proto_osd_chunk_write_req_decode(struct wire_dec *d, struct proto_osd_chunk_write_req *m)
@@ -62,8 +71,10 @@ int proto_osd_chunk_write_req_decode(struct wire_dec *d, struct proto_osd_chunk_
 	m->version = wire_dec_u64(d);
 	m->offset = wire_dec_u32(d);
 	m->length = wire_dec_u32(d);
-	m->flags = proto_bits_decode(d, PROTO_OSD_W_SYNC);
-	if (!range_valid(m->offset, m->length, PROTO_CHUNK_SIZE_MAX))
+	m->flags = proto_bits_decode(d, PROTO_OSD_W_KNOWN);
+	m->base_version = wire_dec_u64(d);
+	if (!range_valid(m->offset, m->length, PROTO_CHUNK_SIZE_MAX) ||
+	    !base_valid(m->flags, m->base_version, m->version))
 		wire_dec_fail(d);
 	return wire_dec_finish(d);
 }
@@ -87,6 +98,7 @@ int proto_osd_chunk_read_req_encode(const struct proto_osd_chunk_read_req *m, st
 	chunk_id_enc(&m->id, e);
 	wire_enc_u32(e, m->offset);
 	wire_enc_u32(e, m->length);
+	wire_enc_u64(e, m->version);
 	return proto_enc_status(e);
 }
 
@@ -97,6 +109,7 @@ int proto_osd_chunk_read_req_decode(struct wire_dec *d, struct proto_osd_chunk_r
 	chunk_id_dec(d, &m->id, false);
 	m->offset = wire_dec_u32(d);
 	m->length = wire_dec_u32(d);
+	m->version = wire_dec_u64(d);
 	if (!range_valid(m->offset, m->length, PROTO_CHUNK_SIZE_MAX))
 		wire_dec_fail(d);
 	return wire_dec_finish(d);
@@ -171,6 +184,7 @@ int proto_osd_chunk_truncate_req_encode(const struct proto_osd_chunk_truncate_re
 	wire_enc_u64(e, m->version);
 	wire_enc_u32(e, m->size);
 	wire_enc_u32(e, m->flags);
+	wire_enc_u64(e, m->base_version);
 	return proto_enc_status(e);
 }
 
@@ -181,8 +195,9 @@ int proto_osd_chunk_truncate_req_decode(struct wire_dec *d, struct proto_osd_chu
 	chunk_id_dec(d, &m->id, false);
 	m->version = wire_dec_u64(d);
 	m->size = wire_dec_u32(d);
-	m->flags = proto_bits_decode(d, PROTO_OSD_W_SYNC);
-	if (m->size > PROTO_CHUNK_SIZE_MAX)
+	m->flags = proto_bits_decode(d, PROTO_OSD_W_KNOWN);
+	m->base_version = wire_dec_u64(d);
+	if (m->size > PROTO_CHUNK_SIZE_MAX || !base_valid(m->flags, m->base_version, m->version))
 		wire_dec_fail(d);
 	return wire_dec_finish(d);
 }
@@ -258,6 +273,62 @@ int proto_osd_chunk_list_rep_decode(struct wire_dec *d, struct proto_osd_chunk_l
 			wire_dec_fail(d);
 	}
 	if (!d->err && !list_next_valid(m))
+		wire_dec_fail(d);
+	return wire_dec_finish(d);
+}
+
+int proto_osd_chunk_trim_req_encode(const struct proto_osd_chunk_trim_req *m, struct wire_enc *e)
+{
+	wire_enc_u64(e, m->map_epoch);
+	wire_enc_u32(e, m->pool_id);
+	chunk_id_enc(&m->id, e);
+	wire_enc_u64(e, m->version);
+	wire_enc_u32(e, m->flags);
+	return proto_enc_status(e);
+}
+
+int proto_osd_chunk_trim_req_decode(struct wire_dec *d, struct proto_osd_chunk_trim_req *m)
+{
+	m->map_epoch = wire_dec_u64(d);
+	m->pool_id = wire_dec_u32(d);
+	chunk_id_dec(d, &m->id, false);
+	m->version = wire_dec_u64(d);
+	m->flags = proto_bits_decode(d, PROTO_OSD_TRIM_ROLLBACK);
+	if (m->version == 0)
+		wire_dec_fail(d);
+	return wire_dec_finish(d);
+}
+
+int proto_osd_scrub_req_encode(const struct proto_osd_scrub_req *m, struct wire_enc *e)
+{
+	wire_enc_u32(e, m->pool_id);
+	wire_enc_u32(e, m->flags);
+	return proto_enc_status(e);
+}
+
+int proto_osd_scrub_req_decode(struct wire_dec *d, struct proto_osd_scrub_req *m)
+{
+	m->pool_id = wire_dec_u32(d);
+	m->flags = proto_bits_decode(d, PROTO_OSD_SCRUB_REPAIR);
+	return wire_dec_finish(d);
+}
+
+int proto_osd_scrub_rep_encode(const struct proto_osd_scrub_rep *m, struct wire_enc *e)
+{
+	wire_enc_u64(e, m->versions);
+	wire_enc_u64(e, m->bytes);
+	wire_enc_u64(e, m->bad);
+	wire_enc_u64(e, m->repaired);
+	return proto_enc_status(e);
+}
+
+int proto_osd_scrub_rep_decode(struct wire_dec *d, struct proto_osd_scrub_rep *m)
+{
+	m->versions = wire_dec_u64(d);
+	m->bytes = wire_dec_u64(d);
+	m->bad = wire_dec_u64(d);
+	m->repaired = wire_dec_u64(d);
+	if (m->repaired > m->bad || m->bad > m->versions)
 		wire_dec_fail(d);
 	return wire_dec_finish(d);
 }

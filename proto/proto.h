@@ -3,8 +3,10 @@
  *
  * Changelog
  *   version 1: first protocol: connection, MDS (LOOKUP..FSYNC), OSD
- *              (CHUNK_WRITE..CHUNK_LIST) and admin (MAP_GET..OSD_SET_IN)
- *              opcodes as listed below.
+ *              (CHUNK_WRITE..SCRUB) and admin (MAP_GET..OSD_SET_IN)
+ *              opcodes as listed below.  (Before the first release, the
+ *              OSD bodies gained read versions, write preconditions and
+ *              W_REPLACE, and CHUNK_TRIM and SCRUB were added.)
  *
  * A frame is a 40-byte header, a body of body_len bytes (the message,
  * encoded by the codecs in proto/), then data_len bytes of bulk data (file
@@ -102,6 +104,8 @@ enum proto_op {
 	PROTO_OP_OSD_CHUNK_DELETE = 0x0204,   /* remove a chunk */
 	PROTO_OP_OSD_CHUNK_TRUNCATE = 0x0205, /* cut a chunk to a size */
 	PROTO_OP_OSD_CHUNK_LIST = 0x0206,     /* chunks held in a PG, by cursor */
+	PROTO_OP_OSD_CHUNK_TRIM = 0x0207,     /* drop versions older than one */
+	PROTO_OP_OSD_SCRUB = 0x0208,	      /* verify (and repair) stored chunks now */
 	PROTO_OP_OSD_LAST = 0x02ff,
 
 	/* Cluster map and administration: 0x03xx (bodies in proto/admin.h) */

@@ -91,6 +91,9 @@ FUZZ_CODEC(proto_osd_, chunk_delete_req)
 FUZZ_CODEC(proto_osd_, chunk_truncate_req)
 FUZZ_CODEC(proto_osd_, chunk_list_req)
 FUZZ_CODEC(proto_osd_, chunk_list_rep)
+FUZZ_CODEC(proto_osd_, chunk_trim_req)
+FUZZ_CODEC(proto_osd_, scrub_req)
+FUZZ_CODEC(proto_osd_, scrub_rep)
 FUZZ_CODEC(proto_admin_, map_get_req)
 FUZZ_CODEC(proto_admin_, map_get_rep)
 FUZZ_CODEC(proto_admin_, epoch_rep)
@@ -194,6 +197,9 @@ static const struct fuzz_codec codecs[] = {
     ENTRY(proto_admin_, status_rep),
     ENTRY(proto_admin_, osd_set_in_req),
     {map_dec, map_enc, NULL, map_release, sizeof(struct proto_map)},
+    ENTRY(proto_osd_, chunk_trim_req),
+    ENTRY(proto_osd_, scrub_req),
+    ENTRY(proto_osd_, scrub_rep),
 };
 #define NCODECS (sizeof(codecs) / sizeof(codecs[0]))
 

@@ -24,6 +24,9 @@ CODEC(proto_osd_, chunk_delete_req);
 CODEC(proto_osd_, chunk_truncate_req);
 CODEC(proto_osd_, chunk_list_req);
 CODEC(proto_osd_, chunk_list_rep);
+CODEC(proto_osd_, chunk_trim_req);
+CODEC(proto_osd_, scrub_req);
+CODEC(proto_osd_, scrub_rep);
 
 static const struct proto_osd_chunk_id chunk_id = {
     .ino = 0x0001000000000abcull,
@@ -106,12 +109,13 @@ static void test_chunk_write_req(void **state)
 	    .offset = 4096,
 	    .length = 65536,
 	    .flags = PROTO_OSD_W_SYNC,
+	    .base_version = 0x0102030405060707ull,
 	};
 	struct proto_osd_chunk_write_req out;
 
 	(void)state;
 	assert_int_equal(check_codec(&codec_chunk_write_req, &m, NULL, &out),
-			 8 + 4 + PROTO_OSD_CHUNK_ID_SIZE + 8 + 4 + 4 + 4);
+			 8 + 4 + PROTO_OSD_CHUNK_ID_SIZE + 8 + 4 + 4 + 4 + 8);
 	assert_int_equal(out.map_epoch, 88);
 	assert_int_equal(out.pool_id, 3);
 	assert_id_eq(&m.id, &out.id);
@@ -119,9 +123,19 @@ static void test_chunk_write_req(void **state)
 	assert_int_equal(out.offset, 4096);
 	assert_int_equal(out.length, 65536);
 	assert_int_equal(out.flags, PROTO_OSD_W_SYNC);
+	assert_int_equal(out.base_version, m.base_version);
 	check_id_field(&codec_chunk_write_req, &m, NULL, &m.id);
-	check_flag_bits(&codec_chunk_write_req, &m, NULL, &m.flags, PROTO_OSD_W_SYNC);
+	check_flag_bits(&codec_chunk_write_req, &m, NULL, &m.flags, PROTO_OSD_W_KNOWN);
 	check_range_fields(&codec_chunk_write_req, &m, &m.offset, &m.length, PROTO_CHUNK_SIZE_MAX);
+	/* The base version: older than the new one, and none with REPLACE. */
+	m.base_version = m.version;
+	expect_reject(&codec_chunk_write_req, &m, NULL);
+	m.base_version = 0;
+	expect_accept(&codec_chunk_write_req, &m, NULL);
+	m.flags = PROTO_OSD_W_REPLACE;
+	expect_accept(&codec_chunk_write_req, &m, NULL);
+	m.base_version = 1;
+	expect_reject(&codec_chunk_write_req, &m, NULL);
 }
 
 static void test_write_rep(void **state)
@@ -136,16 +150,21 @@ static void test_write_rep(void **state)
 static void test_chunk_read_req(void **state)
 {
 	struct proto_osd_chunk_read_req m = {
-	    .map_epoch = 9, .pool_id = 1, .id = chunk_id, .offset = 12, .length = 100000};
+	    .map_epoch = 9, .pool_id = 1, .id = chunk_id, .offset = 12, .length = 100000,
+	    .version = 0xfeedfacecafeull};
 	struct proto_osd_chunk_read_req out;
 
 	(void)state;
-	check_codec(&codec_chunk_read_req, &m, NULL, &out);
+	assert_int_equal(check_codec(&codec_chunk_read_req, &m, NULL, &out),
+			 8 + 4 + PROTO_OSD_CHUNK_ID_SIZE + 4 + 4 + 8);
 	assert_int_equal(out.map_epoch, 9);
 	assert_int_equal(out.pool_id, 1);
 	assert_id_eq(&m.id, &out.id);
 	assert_int_equal(out.offset, 12);
 	assert_int_equal(out.length, 100000);
+	assert_int_equal(out.version, 0xfeedfacecafeull);
+	m.version = 0; /* the newest */
+	expect_accept(&codec_chunk_read_req, &m, NULL);
 	check_id_field(&codec_chunk_read_req, &m, NULL, &m.id);
 	check_range_fields(&codec_chunk_read_req, &m, &m.offset, &m.length, PROTO_CHUNK_SIZE_MAX);
 }
@@ -215,19 +234,29 @@ static void test_chunk_truncate_req(void **state)
 	    .version = 31,
 	    .size = 12345,
 	    .flags = PROTO_OSD_W_SYNC,
+	    .base_version = 30,
 	};
 	struct proto_osd_chunk_truncate_req out;
 
 	(void)state;
-	check_codec(&codec_chunk_truncate_req, &m, NULL, &out);
+	assert_int_equal(check_codec(&codec_chunk_truncate_req, &m, NULL, &out),
+			 8 + 4 + PROTO_OSD_CHUNK_ID_SIZE + 8 + 4 + 4 + 8);
 	assert_int_equal(out.map_epoch, 6);
 	assert_int_equal(out.pool_id, 4);
 	assert_id_eq(&m.id, &out.id);
 	assert_int_equal(out.version, 31);
 	assert_int_equal(out.size, 12345);
 	assert_int_equal(out.flags, PROTO_OSD_W_SYNC);
+	assert_int_equal(out.base_version, 30);
 	check_id_field(&codec_chunk_truncate_req, &m, NULL, &m.id);
-	check_flag_bits(&codec_chunk_truncate_req, &m, NULL, &m.flags, PROTO_OSD_W_SYNC);
+	check_flag_bits(&codec_chunk_truncate_req, &m, NULL, &m.flags, PROTO_OSD_W_KNOWN);
+	m.base_version = 31;
+	expect_reject(&codec_chunk_truncate_req, &m, NULL);
+	m.flags = PROTO_OSD_W_REPLACE;
+	m.base_version = 5;
+	expect_reject(&codec_chunk_truncate_req, &m, NULL);
+	m.base_version = 0;
+	expect_accept(&codec_chunk_truncate_req, &m, NULL);
 	m.size = 0;
 	expect_accept(&codec_chunk_truncate_req, &m, NULL);
 	m.size = PROTO_CHUNK_SIZE_MAX;
@@ -366,6 +395,65 @@ static void test_chunk_list_rep_max(void **state)
 	free(ents);
 }
 
+static void test_chunk_trim_req(void **state)
+{
+	struct proto_osd_chunk_trim_req m = {.map_epoch = 3, .pool_id = 7, .id = chunk_id,
+					     .version = 0x1234567ull << 24,
+					     .flags = PROTO_OSD_TRIM_ROLLBACK};
+	struct proto_osd_chunk_trim_req out;
+
+	(void)state;
+	assert_int_equal(check_codec(&codec_chunk_trim_req, &m, NULL, &out),
+			 8 + 4 + PROTO_OSD_CHUNK_ID_SIZE + 8 + 4);
+	assert_int_equal(out.map_epoch, 3);
+	assert_int_equal(out.pool_id, 7);
+	assert_id_eq(&m.id, &out.id);
+	assert_int_equal(out.version, m.version);
+	assert_int_equal(out.flags, PROTO_OSD_TRIM_ROLLBACK);
+	check_id_field(&codec_chunk_trim_req, &m, NULL, &m.id);
+	check_flag_bits(&codec_chunk_trim_req, &m, NULL, &m.flags, PROTO_OSD_TRIM_ROLLBACK);
+	m.flags = 0;
+	expect_accept(&codec_chunk_trim_req, &m, NULL);
+	m.version = 0;
+	expect_reject(&codec_chunk_trim_req, &m, NULL);
+}
+
+static void test_scrub_req(void **state)
+{
+	struct proto_osd_scrub_req m = {.pool_id = 0, .flags = PROTO_OSD_SCRUB_REPAIR}, out;
+
+	(void)state;
+	assert_int_equal(check_codec(&codec_scrub_req, &m, NULL, &out), 8);
+	assert_int_equal(out.pool_id, 0);
+	assert_int_equal(out.flags, PROTO_OSD_SCRUB_REPAIR);
+	check_flag_bits(&codec_scrub_req, &m, NULL, &m.flags, PROTO_OSD_SCRUB_REPAIR);
+	m.pool_id = UINT32_MAX;
+	m.flags = 0;
+	expect_accept(&codec_scrub_req, &m, NULL);
+}
+
+static void test_scrub_rep(void **state)
+{
+	struct proto_osd_scrub_rep m = {.versions = 1000, .bytes = 1ull << 40, .bad = 3,
+					.repaired = 2};
+	struct proto_osd_scrub_rep out;
+
+	(void)state;
+	assert_int_equal(check_codec(&codec_scrub_rep, &m, NULL, &out), 32);
+	assert_int_equal(out.versions, 1000);
+	assert_int_equal(out.bytes, 1ull << 40);
+	assert_int_equal(out.bad, 3);
+	assert_int_equal(out.repaired, 2);
+	m.repaired = 4; /* more repaired than bad */
+	expect_reject(&codec_scrub_rep, &m, NULL);
+	m.repaired = 0;
+	m.bad = 1001; /* more bad than checked */
+	expect_reject(&codec_scrub_rep, &m, NULL);
+	m.bad = 1000;
+	m.repaired = 1000;
+	expect_accept(&codec_scrub_rep, &m, NULL);
+}
+
 static void test_chunk_id_cmp(void **state)
 {
 	struct proto_osd_chunk_id a = {1, 2, 3}, b = a;
@@ -397,6 +485,9 @@ int main(void)
 	    cmocka_unit_test(test_chunk_list_rep),
 	    cmocka_unit_test(test_chunk_list_rep_entries),
 	    cmocka_unit_test(test_chunk_list_rep_max),
+	    cmocka_unit_test(test_chunk_trim_req),
+	    cmocka_unit_test(test_scrub_req),
+	    cmocka_unit_test(test_scrub_rep),
 	    cmocka_unit_test(test_chunk_id_cmp),
 	};
 
