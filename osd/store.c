@@ -610,13 +610,20 @@ static int write_tmp(struct osd_store *st, int dfd, const char *tmp, const struc
 	return ret;
 }
 
-/* Renames the synced temporary file into place and syncs the directory. */
+/*
+ * Renames the synced temporary file into place (over the old file of the
+ * same version when repairing) and syncs the directory.
+ */
 static int publish(struct osd_store *st, const struct osd_chunk_id *id, int dfd, struct pgdir *pd,
-		   const char *tmp, const char *name, const struct osd_chunk_version *v)
+		   const char *tmp, const char *name, const struct osd_chunk_version *v,
+		   bool repair)
 {
 	int ret, sync_ret;
 
-	ret = rename_new(dfd, tmp, name);
+	if (repair)
+		ret = renameat(dfd, tmp, dfd, name) == 0 ? 0 : -errno;
+	else
+		ret = rename_new(dfd, tmp, name);
 	if (ret) {
 		unlinkat(dfd, tmp, 0);
 		if (ret == -EEXIST)
@@ -636,7 +643,7 @@ static int publish(struct osd_store *st, const struct osd_chunk_id *id, int dfd,
 }
 
 static int write_version(struct osd_store *st, const struct osd_chunk_id *id, uint64_t version,
-			 const struct plan *p)
+			 const struct plan *p, bool repair)
 {
 	struct osd_chunkfmt_hdr h = {
 		.pool = id->pool,
@@ -667,7 +674,7 @@ static int write_version(struct osd_store *st, const struct osd_chunk_id *id, ui
 	if (ret == 0)
 		ret = write_tmp(st, dfd, tmp, p, hdr, hdr_len);
 	if (ret == 0)
-		ret = publish(st, id, dfd, pd, tmp, name, &v);
+		ret = publish(st, id, dfd, pd, tmp, name, &v, repair);
 	if (dfd >= 0)
 		close(dfd);
 	free(hdr);
@@ -727,8 +734,30 @@ static int update_new(struct osd_store *st, const struct osd_chunk_id *id, uint6
 	if (ret == 0)
 		ret = plan_compress(st, u, &p);
 	if (ret == 0)
-		ret = write_version(st, id, version, &p);
+		ret = write_version(st, id, version, &p, false);
 	plan_free(&p);
+	return ret;
+}
+
+/* Rewrites an existing version with new content (REPLACE semantics). */
+static int update_repair(struct osd_store *st, const struct osd_chunk_id *id, uint64_t version,
+			 const struct update *u)
+{
+	struct osd_chunk_version old;
+	struct plan p = {0};
+	int ret;
+
+	if (osd_index_find(st->ix, id, version, &old) != 0)
+		return -ENOENT;
+	ret = plan_content(st, id, NULL, u, &p);
+	if (ret == 0)
+		ret = plan_compress(st, u, &p);
+	if (ret == 0)
+		ret = write_version(st, id, version, &p, true);
+	plan_free(&p);
+	if (ret == 0)
+		log_info("osd store: " CHUNK_FMT " v%" PRIu64 " rewritten (repair)", CHUNK_ARGS(id),
+			 version);
 	return ret;
 }
 
@@ -742,7 +771,9 @@ static int update(struct osd_store *st, const struct osd_chunk_id *id, uint64_t 
 
 	pthread_mutex_lock(lock);
 	exists = osd_index_find(st->ix, id, 0, &newest) == 0;
-	if (u->set_length && !exists)
+	if (u->flags & OSD_STORE_REPAIR)
+		ret = update_repair(st, id, version, u);
+	else if (u->set_length && !exists)
 		ret = -ENOENT;
 	else if (exists && version < newest.version)
 		ret = -ESTALE;
@@ -760,8 +791,10 @@ int osd_store_write(struct osd_store *st, const struct osd_chunk_id *id, uint64_
 	struct update u = {off, buf, len, flags, false, 0};
 
 	if (!st || !id_ok(id) || version == 0 || (!buf && len > 0) ||
-	    (flags & ~(OSD_STORE_COMPRESS | OSD_STORE_REPLACE)))
+	    (flags & ~(OSD_STORE_COMPRESS | OSD_STORE_REPLACE | OSD_STORE_REPAIR)))
 		return -EINVAL;
+	if (flags & OSD_STORE_REPAIR)
+		u.flags |= OSD_STORE_REPLACE;
 	if (off > OSD_STORE_CHUNK_MAX || len > OSD_STORE_CHUNK_MAX - off)
 		return -EFBIG;
 	return update(st, id, version, &u);
@@ -832,6 +865,30 @@ int osd_store_trim(struct osd_store *st, const struct osd_chunk_id *id, uint64_t
 		ret = remove_version(st, id, &v[i]);
 	pthread_mutex_unlock(lock);
 	free(v);
+	return ret;
+}
+
+int osd_store_drop(struct osd_store *st, const struct osd_chunk_id *id, uint64_t version)
+{
+	struct osd_chunk_version v;
+	pthread_mutex_t *lock;
+	struct pgdir *pd;
+	int dfd, ret;
+
+	if (!st || !id_ok(id) || version == 0)
+		return -EINVAL;
+	lock = chunk_lock(st, id);
+	pthread_mutex_lock(lock);
+	ret = osd_index_find(st->ix, id, version, &v);
+	if (ret == 0)
+		ret = remove_version(st, id, &v);
+	if (ret == 0)
+		ret = pgdir_open(st, id, &pd, &dfd);
+	if (ret == 0) {
+		ret = pgdir_sync(pd, dfd);
+		close(dfd);
+	}
+	pthread_mutex_unlock(lock);
 	return ret;
 }
 

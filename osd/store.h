@@ -117,6 +117,8 @@ void osd_store_info(const struct osd_store *st, struct osd_store_info *out);
 #define OSD_STORE_COMPRESS 0x1u /* store zstd-compressed when it saves >= 1/8 */
 #define OSD_STORE_REPLACE 0x2u	/* the new version is only the written range
 				 * (zeros before off), not based on the old one */
+#define OSD_STORE_REPAIR 0x4u	/* rewrite existing version `version` in place
+				 * with REPLACE content (scrub repair) */
 
 /*
  * Writes version `version` of chunk id: the newest existing version with
@@ -142,6 +144,14 @@ void osd_store_info(const struct osd_store *st, struct osd_store_info *out);
  *   -ENOMEM, -EIO, other -errno from the file system (nothing changed, except
  *                      when syncing the directory failed after the rename:
  *                      then the version exists but may not be durable).
+ *
+ * Repair: with OSD_STORE_REPAIR (which implies OSD_STORE_REPLACE), version
+ * must be an existing version of the chunk, newest or not; its file is
+ * replaced atomically (write a new file, rename over the old one) by the
+ * given content, whatever the old file holds.  A reader sees the old file
+ * or the new one.  Used to rewrite a damaged version with the same content
+ * rebuilt from its stripe.  -ENOENT when that version does not exist; the
+ * other errors as above (never -ESTALE).
  */
 int osd_store_write(struct osd_store *st, const struct osd_chunk_id *id, uint64_t version,
 		    uint64_t off, const void *buf, size_t len, uint32_t flags);
@@ -198,6 +208,14 @@ int osd_store_versions(struct osd_store *st, const struct osd_chunk_id *id,
  * exist, -EINVAL, or -errno of unlink.
  */
 int osd_store_trim(struct osd_store *st, const struct osd_chunk_id *id, uint64_t keep_version);
+
+/*
+ * Removes version `version` of chunk id, newest or not, durably: undoes a
+ * write that failed on other chunks of its stripe (the chunk disappears
+ * with its last version).  Returns 0, -ENOENT (no such version), -EINVAL,
+ * or -errno of unlink or of syncing the directory.
+ */
+int osd_store_drop(struct osd_store *st, const struct osd_chunk_id *id, uint64_t version);
 
 /*
  * Removes every version of chunk id (durably).  Returns 0, -ENOENT, -EINVAL

@@ -684,6 +684,105 @@ static void test_checksums(void **state)
 	free(buf);
 }
 
+/*
+ * Repair: a damaged version (old or newest, raw or compressed, damaged data
+ * or header) is rewritten in place with the same version number; the file
+ * changes, the other versions stay, and a version that does not exist is
+ * -ENOENT.
+ */
+static void test_repair(void **state)
+{
+	struct fx *f = *state;
+	const size_t len = 3 * 4096 + 17;
+	struct osd_chunk_id a = cid(2, 3, 9, 1, 4), z = cid(2, 3, 9, 1, 5);
+	uint8_t *d1 = xmalloc(len), *d2 = xmalloc(len);
+	size_t hl = osd_chunkfmt_hdr_len(len), n;
+	struct osd_chunk_version vv[4];
+	struct stat before, after;
+	char path[512];
+
+	fill_random(21, d1, len);
+	fill_random(22, d2, len);
+	assert_int_equal(osd_store_write(f->st, &a, 5, 0, d1, len, 0), 0);
+	assert_int_equal(osd_store_write(f->st, &a, 9, 0, d2, len, OSD_STORE_REPLACE), 0);
+	/* The older version 5 is damaged, then repaired; 9 is untouched. */
+	flip_bit(f, &a, 5, (off_t)(hl + 2 * 4096 + 1), 6);
+	assert_int_equal(osd_store_verify(f->st, &a, 5), -CAIRN_ECHECKSUM);
+	chunk_path(f, &a, 5, path, sizeof(path));
+	assert_int_equal(stat(path, &before), 0);
+	assert_int_equal(osd_store_write(f->st, &a, 5, 0, d1, len, OSD_STORE_REPAIR), 0);
+	assert_int_equal(stat(path, &after), 0);
+	assert_true(before.st_ino != after.st_ino); /* a new file renamed over the old */
+	check_chunk(f->st, &a, 5, d1, len, 5);
+	check_chunk(f->st, &a, 9, d2, len, 6);
+	assert_int_equal(newest(f->st, &a), 9);
+	/* The newest, damaged in its header: repaired, then survives a restart. */
+	flip_bit(f, &a, 9, 20, 1);
+	assert_int_equal(osd_store_verify(f->st, &a, 0), -CAIRN_ECHECKSUM);
+	assert_int_equal(osd_store_write(f->st, &a, 9, 0, d2, len, OSD_STORE_REPAIR), 0);
+	fx_reopen(f, false);
+	check_chunk(f->st, &a, 9, d2, len, 7);
+	check_chunk(f->st, &a, 5, d1, len, 8);
+	/* Compressed content stays compressed when asked. */
+	fill_text(23, d1, len);
+	assert_int_equal(osd_store_write(f->st, &z, 1, 0, d1, len, OSD_STORE_COMPRESS), 0);
+	flip_bit(f, &z, 1, (off_t)(hl + 10), 2);
+	assert_int_equal(osd_store_verify(f->st, &z, 1), -CAIRN_ECHECKSUM);
+	assert_int_equal(osd_store_write(f->st, &z, 1, 0, d1, len,
+					 OSD_STORE_REPAIR | OSD_STORE_COMPRESS), 0);
+	assert_int_equal(osd_store_versions(f->st, &z, vv, 4, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(vv[0].flags & OSD_CHUNK_ZSTD);
+	check_chunk(f->st, &z, 1, d1, len, 9);
+	/* Only existing versions can be repaired. */
+	assert_int_equal(osd_store_write(f->st, &z, 2, 0, d1, len, OSD_STORE_REPAIR), -ENOENT);
+	assert_int_equal(osd_store_write(f->st, &a, 7, 0, d1, len, OSD_STORE_REPAIR), -ENOENT);
+	assert_int_equal(count_tmp(f), 0);
+	free(d1);
+	free(d2);
+}
+
+/* Drop: one version goes (newest or not, durably); the chunk with its last. */
+static void test_drop(void **state)
+{
+	struct fx *f = *state;
+	const size_t len = 5000;
+	struct osd_chunk_id a = cid(3, 1, 77, 2, 1);
+	uint8_t *d1 = xmalloc(len), *d2 = xmalloc(len), *d3 = xmalloc(len);
+
+	fill_random(31, d1, len);
+	fill_random(32, d2, len);
+	fill_random(33, d3, len);
+	assert_int_equal(osd_store_write(f->st, &a, 10, 0, d1, len, 0), 0);
+	assert_int_equal(osd_store_write(f->st, &a, 20, 0, d2, len, 0), 0);
+	assert_int_equal(osd_store_write(f->st, &a, 30, 0, d3, len, 0), 0);
+	/* A failed write undone: the newest goes, the one before is newest again. */
+	assert_int_equal(osd_store_drop(f->st, &a, 30), 0);
+	assert_false(chunk_file_exists(f, &a, 30));
+	assert_int_equal(newest(f->st, &a), 20);
+	check_chunk(f->st, &a, 0, d2, len, 1);
+	/* The same number can come back (the store itself does not forbid it). */
+	assert_int_equal(osd_store_write(f->st, &a, 30, 0, d1, len, OSD_STORE_REPLACE), 0);
+	check_chunk(f->st, &a, 30, d1, len, 2);
+	/* An old one in the middle. */
+	assert_int_equal(osd_store_drop(f->st, &a, 20), 0);
+	assert_int_equal(osd_store_read(f->st, &a, 20, 0, d3, 1, NULL), -ENOENT);
+	check_chunk(f->st, &a, 10, d1, len, 3);
+	assert_int_equal(osd_store_drop(f->st, &a, 20), -ENOENT);
+	assert_int_equal(osd_store_drop(f->st, &a, 0), -EINVAL);
+	fx_reopen(f, false);
+	assert_int_equal(osd_store_read(f->st, &a, 20, 0, d3, 1, NULL), -ENOENT);
+	check_chunk(f->st, &a, 30, d1, len, 4);
+	/* The last versions: the chunk is gone. */
+	assert_int_equal(osd_store_drop(f->st, &a, 30), 0);
+	assert_int_equal(osd_store_drop(f->st, &a, 10), 0);
+	assert_int_equal(osd_store_read(f->st, &a, 0, 0, d3, 1, NULL), -ENOENT);
+	assert_int_equal(osd_store_drop(f->st, &a, 10), -ENOENT);
+	free(d1);
+	free(d2);
+	free(d3);
+}
+
 /* ---- listing ---------------------------------------------------------------------- */
 
 #define LIST_INOS 200
@@ -1434,6 +1533,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checksums, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_repair, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compression_usage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enospc, setup_tmpfs, teardown),
