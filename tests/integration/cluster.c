@@ -215,7 +215,7 @@ static void on_signal(int sig)
 
 /* ---- processes ------------------------------------------------------------------- */
 
-static pid_t spawn(char *const argv[], const char *log)
+static pid_t spawn(char *const argv[], const char *log, const char *env)
 {
 	pid_t parent = getpid(), pid = fork();
 	int fd;
@@ -227,6 +227,8 @@ static pid_t spawn(char *const argv[], const char *log)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(1);
+	if (env)
+		putenv((char *)env);
 	fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	if (fd >= 0) {
 		dup2(fd, 1);
@@ -255,6 +257,11 @@ static int free_port(void)
 
 void tc_osd_start(struct tc_cluster *c, unsigned i)
 {
+	tc_osd_start_env(c, i, NULL);
+}
+
+void tc_osd_start_env(struct tc_cluster *c, unsigned i, const char *env)
+{
 	char id[16];
 	char *argv[] = {c->osd_bin, "-c", c->conf, "--id", id, "--data", c->osd[i].data,
 			"--host", c->osd[i].host, NULL};
@@ -262,7 +269,25 @@ void tc_osd_start(struct tc_cluster *c, unsigned i)
 	snprintf(id, sizeof(id), "%u", i);
 	if (c->osd[i].pid > 0)
 		tc_fail("osd %u is already running", i);
-	c->osd[i].pid = spawn(argv, c->osd[i].log);
+	c->osd[i].pid = spawn(argv, c->osd[i].log, env);
+}
+
+int tc_osd_wait_exit(struct tc_cluster *c, unsigned i, int timeout_ms)
+{
+	int64_t end = tc_now_ms() + timeout_ms;
+	int status = 0;
+
+	for (;;) {
+		pid_t r = waitpid(c->osd[i].pid, &status, WNOHANG);
+
+		if (r == c->osd[i].pid)
+			break;
+		if (r < 0 || tc_now_ms() > end)
+			tc_fail("osd %u did not exit within %d ms", i, timeout_ms);
+		sleep_ms(10);
+	}
+	c->osd[i].pid = 0;
+	return status;
 }
 
 void tc_osd_stop(struct tc_cluster *c, unsigned i)
@@ -613,7 +638,7 @@ static void start_mds(struct tc_cluster *c)
 	int64_t end = tc_now_ms() + MDS_READY_MS;
 	int ret;
 
-	c->mds_pid = spawn(argv, c->mds_log);
+	c->mds_pid = spawn(argv, c->mds_log, NULL);
 	if (rpc_client_new(c->mds_addr, &c->rpc, &c->mds) != 0)
 		tc_fail("no client for shard 0 at %s", c->mds_addr);
 	while ((ret = map_fetch(c)) != 0) {

@@ -92,9 +92,16 @@ void tc_start(struct tc_cluster *c, int argc, char **argv, const struct tc_opts 
  */
 void tc_stop(struct tc_cluster *c);
 
-/* Starts or stops OSD i (SIGTERM, then SIGKILL after a timeout). */
+/*
+ * Starts or stops OSD i (SIGTERM, then SIGKILL after a timeout; the OSD
+ * must exit 0).  tc_osd_start_env() adds one "NAME=value" to its
+ * environment (e.g. a CAIRN_FAULT crash point).  tc_osd_wait_exit() waits
+ * for an OSD that is to die by itself and returns its wait status.
+ */
 void tc_osd_start(struct tc_cluster *c, unsigned i);
+void tc_osd_start_env(struct tc_cluster *c, unsigned i, const char *env);
 void tc_osd_stop(struct tc_cluster *c, unsigned i);
+int tc_osd_wait_exit(struct tc_cluster *c, unsigned i, int timeout_ms);
 
 /* Fetches the current map into c->map.  Returns its epoch. */
 uint64_t tc_map_refresh(struct tc_cluster *c);
