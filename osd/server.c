@@ -192,8 +192,11 @@ static void handle_write(struct osd *o, struct rpc_req *req, const struct rpc_ms
 		return;
 	}
 	id = store_id(&pl, q.pool_id, &q.id);
-	ret = osd_chunk_write(o->st, &id, q.version, q.base_version, q.offset, msg->data, q.length,
-			      q.flags, pl.pool->compression == PROTO_COMPRESS_ZSTD);
+	if ((uint64_t)q.offset + q.length > pl.pool->chunk_size)
+		ret = -EINVAL; /* past the pool's chunk size */
+	else
+		ret = osd_chunk_write(o->st, &id, q.version, q.base_version, q.offset, msg->data,
+				      q.length, q.flags, pl.pool->compression == PROTO_COMPRESS_ZSTD);
 	place_put(&pl);
 	atomic_fetch_add(&o->counters.chunk_writes, 1);
 	reply_version(req, ret, q.version);
@@ -218,8 +221,11 @@ static void handle_truncate(struct osd *o, struct rpc_req *req, const struct rpc
 		return;
 	}
 	id = store_id(&pl, q.pool_id, &q.id);
-	ret = osd_chunk_truncate(o->st, &id, q.version, q.base_version, q.size, q.flags,
-				 pl.pool->compression == PROTO_COMPRESS_ZSTD);
+	if (q.size > pl.pool->chunk_size)
+		ret = -EINVAL;
+	else
+		ret = osd_chunk_truncate(o->st, &id, q.version, q.base_version, q.size, q.flags,
+					 pl.pool->compression == PROTO_COMPRESS_ZSTD);
 	place_put(&pl);
 	reply_version(req, ret, q.version);
 }

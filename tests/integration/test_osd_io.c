@@ -330,6 +330,19 @@ static void test_errors(void)
 		wire_enc_finish(&e, &n);
 		expect_status(other, PROTO_OP_OSD_CHUNK_WRITE, body, (uint32_t)n, data, 4096,
 			      -CAIRN_ENOTPRIMARY, "CHUNK_WRITE of another position");
+		cw.offset = CS - 100; /* past the pool's chunk size */
+		wire_enc_init(&e, body, sizeof(body));
+		proto_osd_chunk_write_req_encode(&cw, &e);
+		wire_enc_finish(&e, &n);
+		expect_status(ids[prim], PROTO_OP_OSD_CHUNK_WRITE, body, (uint32_t)n, data, 4096,
+			      -EINVAL, "CHUNK_WRITE past the chunk size");
+		cw.offset = 0;
+		cw.base_version = 3; /* the chunk does not exist: the base cannot hold */
+		wire_enc_init(&e, body, sizeof(body));
+		proto_osd_chunk_write_req_encode(&cw, &e);
+		wire_enc_finish(&e, &n);
+		expect_status(ids[prim], PROTO_OP_OSD_CHUNK_WRITE, body, (uint32_t)n, data, 4096,
+			      -ESTALE, "CHUNK_WRITE on a missing base version");
 	}
 	TC_CHECK(tc_chunk_read(&cl, ids[prim], &p, 0x50005, 1, (unsigned)prim, 0, 10, 0, data,
 			       NULL, NULL) == -ENOENT,
