@@ -124,8 +124,15 @@ struct proto_osd_chunk_read_rep {
 /*
  * STRIPE_WRITE to the PG's primary: write length bytes at offset within
  * the stripe; the primary assigns the version, encodes parity and forwards
- * CHUNK_WRITEs.  Checks: ino != 0; length >= 1; offset + length <=
- * PROTO_STRIPE_SIZE_MAX; flags known.
+ * CHUNK_WRITEs.  It answers (write_rep: the stripe's new version) once
+ * every up member of the acting set holds the new version durably, and at
+ * least k members are up.  Errors: -EINVAL (past k * chunk_size), -ENOENT
+ * (no such pool), -EIO (fewer than k members up, or the stripe cannot be
+ * read back for a partial write), -ENOSPC (a member's disk is full),
+ * -EAGAIN (a member did not answer; retry), -CAIRN_ESTALEMAP /
+ * -CAIRN_ENOTPRIMARY (refetch the map and retry), -ESHUTDOWN.  A failed
+ * write is undone on the members that had it.  Checks: ino != 0; length
+ * >= 1; offset + length <= PROTO_STRIPE_SIZE_MAX; flags known.
  */
 struct proto_osd_stripe_write_req {
 	uint64_t map_epoch;
