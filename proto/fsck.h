@@ -5,7 +5,9 @@
  *
  * Scans page through one shard's records in key order: each request names
  * the last record of the previous page (a cursor) and the page size; the
- * reply has up to that many records and the EOF flag once nothing follows.
+ * reply has up to that many records (fewer when they would exceed
+ * PROTO_FSCK_REPLY_BYTES, but at least one) and the EOF flag once nothing
+ * follows.
  * Repairs change one record and carry what the checker saw (the expected
  * current value), so a record changed meanwhile is refused with -ESTALE
  * instead of being "repaired" wrongly.
@@ -36,7 +38,8 @@
 #include "proto/types.h"
 #include "proto/wire.h"
 
-#define PROTO_FSCK_SCAN_MAX 1024 /* records per scan reply */
+#define PROTO_FSCK_SCAN_MAX 1024	   /* records per scan reply */
+#define PROTO_FSCK_REPLY_BYTES 60000 /* a reply body stays below this (and 64 KiB) */
 
 /* Scan reply flags. */
 enum proto_fsck_scan_flag {
