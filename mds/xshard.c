@@ -725,7 +725,8 @@ void xs_lock_release(struct xs_op *o)
 {
 	struct proto_peer_op_req q = {.op_id = o->op_id};
 
-	if (!o->locked)
+	/* A replayed op may hold it from before the crash without knowing. */
+	if (!o->locked && !(o->done && (o->rec.flags & XS_RF_LOCK)))
 		return;
 	if (xs_step(o, 0, PROTO_OP_MDS_PEER_RENAME_UNLOCK, &q, NULL, NULL))
 		log_warn("xshard: op %#llx: rename lock not released (lease will expire)",
@@ -800,7 +801,7 @@ void xs_op_end(struct xs_op *o)
 {
 	uint64_t shards;
 
-	if (o->locked && !o->pending)
+	if (!o->pending)
 		xs_lock_release(o);
 	if (o->done) {
 		shards = xs_rec_shards(&o->rec, o->m->shard);
