@@ -600,6 +600,8 @@ int xs_step(struct xs_op *o, uint16_t shard, uint16_t opcode, const void *req, v
 
 	if (!c || shard >= o->m->nshards)
 		return -EINVAL;
+	if (intent && intent->action != NS_INTENT_KEEP && shard != o->m->shard)
+		return -EINVAL; /* only the coordinator's own steps carry the intent */
 	switch (opcode) {
 	case PROTO_OP_MDS_PEER_CREATE_PREPARED:
 	case PROTO_OP_MDS_PEER_GETATTR:
@@ -797,6 +799,19 @@ int xs_op_begin(struct mds *m, struct xs_op *o, uint8_t kind, const struct ns_cr
 	return 0;
 }
 
+/*
+ * Forgets the step results of op_id on shard.  A failure leaves them for
+ * ns_done_gc: the op is over, nothing repeats its steps any more.
+ */
+static void xs_forget(struct xs_op *o, uint16_t shard, uint64_t op_id)
+{
+	struct proto_peer_op_req q = {.op_id = op_id};
+
+	if (xs_step(o, shard, PROTO_OP_MDS_PEER_DONE_FORGET, &q, NULL, NULL))
+		log_debug("xshard: op %#llx: step results left on shard %u",
+			  (unsigned long long)op_id, shard);
+}
+
 void xs_op_end(struct xs_op *o)
 {
 	uint64_t shards;
@@ -805,18 +820,11 @@ void xs_op_end(struct xs_op *o)
 		xs_lock_release(o);
 	if (o->done) {
 		shards = xs_rec_shards(&o->rec, o->m->shard);
-		for (uint16_t s = 0; s < o->m->nshards && s < 64; s++) {
-			struct proto_peer_op_req q = {.op_id = o->op_id};
-
+		for (uint16_t s = 0; s < o->m->nshards && s < 64; s++)
 			if ((shards >> s) & 1)
-				(void)xs_step(o, s, PROTO_OP_MDS_PEER_DONE_FORGET, &q, NULL, NULL);
-		}
-		if (o->rec.kind == XS_LINK && o->rec.aux_op) {
-			struct proto_peer_op_req q = {.op_id = o->rec.aux_op};
-
-			(void)xs_step(o, ns_ino_shard(o->rec.ino), PROTO_OP_MDS_PEER_DONE_FORGET,
-				      &q, NULL, NULL);
-		}
+				xs_forget(o, s, o->op_id);
+		if (o->rec.kind == XS_LINK && o->rec.aux_op)
+			xs_forget(o, ns_ino_shard(o->rec.ino), o->rec.aux_op);
 	}
 	xs_active_del(o->xs, o->op_id);
 	if (o->pending && !o->done && !o->replay)

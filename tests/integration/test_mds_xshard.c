@@ -302,7 +302,8 @@ static void restart(int shard, const char *fault)
 	char *env[] = {fault_env, NULL};
 	int rc;
 
-	mh_shard_stop(&C, shard, SIGTERM);
+	if (C.pid[shard] > 0)
+		MH_CHECK_RC(mh_shard_stop(&C, shard, SIGTERM), 0); /* orderly, no leak */
 	snprintf(fault_env, sizeof(fault_env), "CAIRN_FAULT=%s", fault ? fault : "");
 	rc = mh_shard_start(&C, shard, env);
 	if (rc)
@@ -643,7 +644,7 @@ static void run_scenario(struct sc *s)
 		rc = s->op(s);
 		MH_CHECK(rc != 0);
 		wait_death(s->coord, s->first);
-		mh_shard_stop(&C, s->peer, SIGTERM);
+		MH_CHECK_RC(mh_shard_stop(&C, s->peer, SIGTERM), 0);
 		restart(s->coord, s->point); /* its replay waits for the peer */
 		MH_CHECK_RC(s->conflict(s), 0);
 		mh_shard_up(&C, s->peer);
@@ -790,12 +791,13 @@ int main(int argc, char **argv)
 		printf("SKIP: no cairn-mds-faulty binary (%s)\n", argc < 2 ? "none given" : argv[1]);
 		return 77;
 	}
+	alarm(110); /* the harness stops its daemons on SIGALRM */
 	mh_cluster_init(&C, argv[1], NSH, &conf);
 	for (int i = 0; i < NSH; i++)
 		mh_shard_up(&C, i);
 	if (strcmp(group, "basic") == 0) {
 		test_basic();
-		return 0;
+		ran = 1;
 	}
 	for (size_t i = 0; i < NSCEN; i++) {
 		if (strcmp(scenarios[i].group, group) == 0) {
@@ -805,5 +807,8 @@ int main(int argc, char **argv)
 	}
 	if (!ran)
 		mh_fail("no scenario in group %s", group);
+	/* An orderly stop of every shard, which also frees the clients. */
+	for (int i = 0; i < NSH; i++)
+		MH_CHECK_RC(mh_shard_stop(&C, i, SIGTERM), 0);
 	return 0;
 }
