@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -578,6 +579,107 @@ static void test_fsck(void **state)
 	assert_int_equal(cairn_fsck_run(f->fsck, 0, NULL, &r), -EINVAL);
 }
 
+/* ---- concurrency ---- */
+
+#define CONC_THREADS 4
+#define CONC_OPS 60
+#define CONC_DIRS 6
+
+struct conc {
+	struct fx *f;
+	uint64_t dirs[CONC_DIRS];
+	uint32_t seed;
+	int id;
+	int bad;      /* an errno no caller should see, or 0 */
+	unsigned done; /* operations that succeeded */
+};
+
+static uint32_t conc_rand(uint32_t *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return *s >> 8;
+}
+
+/* Errors a racing caller may see; anything else is a failure. */
+static bool conc_ok(int rc)
+{
+	return rc == 0 || rc == -ENOENT || rc == -EEXIST || rc == -ENOTEMPTY || rc == -EBUSY ||
+	       rc == -EINVAL || rc == -ENOTDIR || rc == -EISDIR;
+}
+
+static void *conc_main(void *arg)
+{
+	struct conc *c = arg;
+	char a[32], b[32];
+
+	for (int i = 0; i < CONC_OPS && !c->bad; i++) {
+		uint32_t r = conc_rand(&c->seed);
+		uint64_t p = c->dirs[r % CONC_DIRS], q = c->dirs[(r >> 4) % CONC_DIRS];
+		int rc;
+
+		snprintf(a, sizeof(a), "n%u", (r >> 8) % 5);
+		snprintf(b, sizeof(b), "n%u", (r >> 12) % 5);
+		switch ((r >> 16) % 5) {
+		case 0:
+			rc = xmkdir(c->f, p, a, NULL);
+			break;
+		case 1:
+			rc = xrmdir(c->f, p, a);
+			break;
+		case 2:
+			rc = ns_create(NS(c->f, p), &nt_root, p, N(a), 0644, NULL, false, NULL);
+			if (rc == 0 || rc == -EEXIST)
+				rc = xlink(c->f, lookup(c->f, p, a) ?: 1, q, b, NULL);
+			if (rc == -EPERM) /* it was a directory */
+				rc = 0;
+			break;
+		case 3:
+			rc = xunlink(c->f, p, a);
+			break;
+		default:
+			rc = xrename(c->f, p, a, q, b, 0);
+			break;
+		}
+		if (!conc_ok(rc))
+			c->bad = rc;
+		c->done += rc == 0;
+	}
+	return NULL;
+}
+
+/* Threads racing cross-shard operations on a few directories. */
+static void test_concurrent(void **state)
+{
+	struct fx *f = *state;
+	struct conc c[CONC_THREADS];
+	pthread_t th[CONC_THREADS];
+	uint32_t seed = 4242;
+	uint64_t dirs[CONC_DIRS];
+	unsigned done = 0;
+
+	print_message("seed %u\n", seed);
+	for (int i = 0; i < CONC_DIRS; i++) {
+		char base[8];
+
+		snprintf(base, sizeof(base), "c%d_", i);
+		dirs[i] = dir_on(f, NS_ROOT_INO, (uint16_t)(i % NSH), base);
+	}
+	for (int t = 0; t < CONC_THREADS; t++) {
+		c[t] = (struct conc){.f = f, .seed = seed + (uint32_t)t, .id = t};
+		memcpy(c[t].dirs, dirs, sizeof(dirs));
+		assert_int_equal(pthread_create(&th[t], NULL, conc_main, &c[t]), 0);
+	}
+	for (int t = 0; t < CONC_THREADS; t++) {
+		pthread_join(th[t], NULL);
+		if (c[t].bad)
+			fail_msg("thread %d saw %s", t, strerror(-c[t].bad));
+		done += c[t].done;
+	}
+	print_message("%u of %d operations succeeded\n", done, CONC_THREADS * CONC_OPS);
+	assert_true(done >= CONC_OPS); /* the mix does make changes */
+	assert_clean(f);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -585,6 +687,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_mkdir_rmdir),  T(test_link_unlink),	       T(test_rename_files),
 	    T(test_rename_dirs),  T(test_replay_after_outage), T(test_fsck),
+	    T(test_concurrent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
