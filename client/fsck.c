@@ -72,6 +72,7 @@ struct fk {
 	size_t nprobs, cap_probs;
 	uint64_t counts[CAIRN_FSCK_KINDS];
 	uint64_t seen_inodes, seen_dentries;
+	uint64_t young; /* intents in progress this pass */
 };
 
 const char *cairn_fsck_kind_name(enum cairn_fsck_kind kind)
@@ -456,6 +457,7 @@ static int fk_analyze(struct fk *f, uint32_t stale_sec)
 		p->p.op_kind = it->kind;
 		p->p.op_phase = it->phase;
 	}
+	f->young = young;
 	if (f->pass == 0)
 		f->rep->in_progress = young;
 	for (size_t i = 0; i < f->cap && !rc; i++)
@@ -509,7 +511,9 @@ static int fk_repair_one(struct fk *f, const struct fk_problem *p)
 /* Reports every problem, repairing when asked; returns the repairs done. */
 static uint64_t fk_report(struct fk *f, bool repair)
 {
-	bool intents_only = f->counts[CAIRN_FSCK_STALE_INTENT] > 0;
+	/* Stale intents first; and while operations are in flight, what looks
+	 * wrong may be theirs: touch nothing else. */
+	bool intents_only = f->counts[CAIRN_FSCK_STALE_INTENT] > 0 || f->young > 0;
 	uint64_t done = 0;
 
 	for (size_t i = 0; i < f->nprobs; i++) {

@@ -25,7 +25,8 @@
  * to replace, so a record that changed meanwhile is left alone (counted in
  * failed).  Run it on a quiet cluster: operations in flight look like
  * problems until they end (intents younger than stale_sec are counted as
- * in_progress, not as problems).
+ * in_progress, not as problems, and while there are any, only stale
+ * intents are repaired).
  *
  * Threads: one call runs on the caller's thread and issues one request at
  * a time; the clients may be shared with other threads meanwhile.  The

@@ -558,6 +558,12 @@ static void test_fsck(void **state)
 	assert_int_equal(cairn_fsck_run(f->fsck, NSH, &o, &r), 0);
 	assert_int_equal(r.in_progress, 1);
 	assert_int_equal(r.found[CAIRN_FSCK_STALE_INTENT], 0);
+	/* ... and while one is, repair touches nothing. */
+	o.repair = true;
+	assert_int_equal(cairn_fsck_run(f->fsck, NSH, &o, &r), 0);
+	assert_int_equal(cairn_fsck_remaining(&r), 5);
+	for (int k = 0; k < CAIRN_FSCK_KINDS; k++)
+		assert_int_equal(r.repaired[k] + r.failed[k], 0);
 
 	o.stale_sec = 0;
 	o.repair = true;
