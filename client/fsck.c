@@ -589,6 +589,11 @@ int cairn_fsck_run(struct rpc_client *const *shards, unsigned nshards,
 		f.o.stale_sec = FK_STALE_DEFAULT;
 	for (f.pass = 0; f.pass < FK_PASSES; f.pass++) {
 		rc = fk_pass(&f);
+		if (rc && f.pass == 0) { /* what was seen before it stopped */
+			out->inodes = f.seen_inodes;
+			out->dentries = f.seen_dentries;
+			out->intents = f.nintents;
+		}
 		if (rc)
 			break;
 		total = 0;
