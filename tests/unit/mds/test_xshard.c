@@ -480,6 +480,15 @@ static void test_replay_after_outage(void **state)
 	assert_int_equal(rc, -EIO);
 	assert_int_equal(intents(f), 1);
 	assert_int_equal(lookup(f, NS_ROOT_INO, name), 0);
+	/* fsck cannot finish without shard 2, and says why. */
+	{
+		struct cairn_fsck_opts o = {.timeout_ms = 300};
+		struct cairn_fsck_report r;
+
+		rc = cairn_fsck_run(f->fsck, NSH, &o, &r);
+		assert_true(rc == -ETIMEDOUT || rc == -ECONNREFUSED || rc == -ECONNRESET);
+		assert_int_equal(r.intents, 1); /* shards 0 and 1 were read */
+	}
 	assert_int_equal(serve(f, 2), 0);
 	for (int i = 0; i < 200 && intents(f); i++)
 		nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
