@@ -695,6 +695,68 @@ static void test_concurrent(void **state)
 	assert_clean(f);
 }
 
+/* The intent record: round trip, every truncation and bad value refused. */
+static void test_intent_record(void **state)
+{
+	struct xs_rec r = {.kind = XS_RENAME,
+			   .phase = XS_PH_FINISH,
+			   .flags = XS_RF_LOCK | XS_RF_DROP_REMOTE,
+			   .start_sec = 1700000000,
+			   .cred_uid = 1000,
+			   .cred_gid = 100,
+			   .ngroups = 2,
+			   .groups = {4, 27},
+			   .parent = 1,
+			   .nlen = 3,
+			   .name = "old",
+			   .parent2 = ns_ino_make(2, 77),
+			   .nlen2 = 3,
+			   .name2 = "new",
+			   .ino = ns_ino_make(3, 5),
+			   .mode = S_IFDIR | 0755,
+			   .ino2 = ns_ino_make(1, 9),
+			   .mode2 = S_IFDIR | 0700,
+			   .uid2 = 7,
+			   .drop_ino = ns_ino_make(1, 9),
+			   .drop_mode = S_IFDIR},
+		      back;
+	uint8_t buf[XS_REC_MAX], bad[XS_REC_MAX + 1];
+	uint8_t kind, phase;
+	int64_t start;
+	size_t len;
+
+	(void)state;
+	len = xs_rec_encode(&r, buf, sizeof(buf));
+	assert_true(len > 0);
+	assert_int_equal(xs_rec_decode(buf, len, &back), 0);
+	assert_int_equal(xs_rec_encode(&back, bad, sizeof(bad)), len);
+	assert_memory_equal(bad, buf, len);
+	assert_true(back.ino2 == r.ino2 && back.groups[1] == 27 && back.nlen2 == 3);
+	assert_memory_equal(back.name2, "new", 3);
+	assert_int_equal(mds_xshard_intent_info(buf, len, &kind, &phase, &start), 0);
+	assert_true(kind == XS_RENAME && phase == XS_PH_FINISH && start == 1700000000);
+	for (size_t t = 0; t < len; t++)
+		assert_int_equal(xs_rec_decode(buf, t, &back), -EINVAL);
+	memcpy(bad, buf, len);
+	bad[len] = 0;
+	assert_int_equal(xs_rec_decode(bad, len + 1, &back), -EINVAL);
+	bad[0] = 2; /* unknown format */
+	assert_int_equal(xs_rec_decode(bad, len, &back), -EINVAL);
+	r.kind = 9;
+	assert_int_equal(xs_rec_decode(buf, xs_rec_encode(&r, buf, sizeof(buf)), &back), -EINVAL);
+	r.kind = XS_RENAME;
+	r.phase = 0;
+	assert_int_equal(xs_rec_decode(buf, xs_rec_encode(&r, buf, sizeof(buf)), &back), -EINVAL);
+	r.phase = XS_PH_FINISH;
+	r.nlen2 = 0;
+	assert_int_equal(xs_rec_decode(buf, xs_rec_encode(&r, buf, sizeof(buf)), &back), -EINVAL);
+	r.nlen2 = 3;
+	r.kind = XS_LINK; /* a link needs its undo op id */
+	assert_int_equal(xs_rec_decode(buf, xs_rec_encode(&r, buf, sizeof(buf)), &back), -EINVAL);
+	assert_int_equal(mds_xshard_intent_info("x", 1, &kind, &phase, &start), -EINVAL);
+	assert_int_equal(xs_rec_encode(&r, buf, 10), 0); /* does not fit */
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -702,7 +764,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_mkdir_rmdir),  T(test_link_unlink),	       T(test_rename_files),
 	    T(test_rename_dirs),  T(test_replay_after_outage), T(test_fsck),
-	    T(test_concurrent),
+	    T(test_concurrent),	  cmocka_unit_test(test_intent_record),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
