@@ -3,6 +3,7 @@
  */
 #include "proto/frame.h"
 
+#include <stdbool.h>
 #include <string.h>
 #include <sys/uio.h>
 
@@ -14,6 +15,13 @@ _Static_assert(PROTO_HDR_SIZE == 40, "frame header layout is fixed at 40 bytes")
 _Static_assert(PROTO_FRAME_MAX <= UINT32_MAX, "frame lengths are 32-bit on the wire");
 
 #define HDR_CRC_OFF 36
+
+static bool proto_hdr_version_ok(const struct proto_hdr *h)
+{
+	if (h->opcode >= PROTO_OP_HELLO && h->opcode <= PROTO_OP_AUTH_OK)
+		return h->version == PROTO_HANDSHAKE_VERSION;
+	return h->version >= PROTO_VERSION_MIN && h->version <= PROTO_VERSION;
+}
 
 void proto_hdr_encode(struct proto_hdr *h, const void *body, uint8_t out[PROTO_HDR_SIZE])
 {
@@ -50,7 +58,7 @@ int proto_hdr_decode(const uint8_t in[PROTO_HDR_SIZE], uint32_t max_frame,
 	h->data_crc = wire_get_le32(in + 32);
 	h->hdr_crc = wire_get_le32(in + HDR_CRC_OFF);
 
-	if (h->version < PROTO_VERSION_MIN || h->version > PROTO_VERSION)
+	if (!proto_hdr_version_ok(h))
 		return -CAIRN_EPROTOVER;
 	if (h->flags & ~(uint32_t)PROTO_F_KNOWN)
 		return -CAIRN_EBADFRAME;

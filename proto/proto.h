@@ -39,6 +39,12 @@
 #define PROTO_MAGIC 0x4e524143u /* "CARN" on the wire */
 #define PROTO_VERSION 1
 #define PROTO_VERSION_MIN 1
+/*
+ * The handshake (HELLO, AUTH, AUTH_OK) always travels with this version in
+ * the header and its bodies never change, so peers of any two versions can
+ * always meet and settle on a common one (or fail with -CAIRN_EPROTOVER).
+ */
+#define PROTO_HANDSHAKE_VERSION 1
 #define PROTO_HDR_SIZE 40
 
 /* Hard ceiling whatever cairn.conf says: lengths are 32-bit on the wire. */

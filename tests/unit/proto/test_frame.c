@@ -107,6 +107,25 @@ static void test_version_range(void **state)
 	assert_int_equal(decode_of(h, MAX_FRAME), 0);
 }
 
+/*
+ * Handshake frames carry PROTO_HANDSHAKE_VERSION whatever the sender's own
+ * version, so a peer always understands a newer peer's HELLO; any other
+ * version on a handshake opcode is refused.
+ */
+static void test_handshake_version(void **state)
+{
+	struct proto_hdr h = good_hdr();
+
+	(void)state;
+	for (uint16_t op = PROTO_OP_HELLO; op <= PROTO_OP_AUTH_OK; op++) {
+		h.opcode = op;
+		h.version = PROTO_HANDSHAKE_VERSION;
+		assert_int_equal(decode_of(h, MAX_FRAME), 0);
+		h.version = PROTO_HANDSHAKE_VERSION + 1;
+		assert_int_equal(decode_of(h, MAX_FRAME), -CAIRN_EPROTOVER);
+	}
+}
+
 static void test_flags(void **state)
 {
 	struct proto_hdr h = good_hdr();
@@ -233,7 +252,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trip),	  cmocka_unit_test(test_bad_magic),
-	    cmocka_unit_test(test_version_range), cmocka_unit_test(test_flags),
+	    cmocka_unit_test(test_version_range),
+	    cmocka_unit_test(test_handshake_version), cmocka_unit_test(test_flags),
 	    cmocka_unit_test(test_lengths),	  cmocka_unit_test(test_corruption),
 	    cmocka_unit_test(test_data_crc),
 	};
