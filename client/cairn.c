@@ -23,8 +23,7 @@
 #include "common/error.h"
 #include "common/rpc.h"
 
-static void set_err(const struct cairn_open_opts *o, const char *fmt, const char *a,
-		    const char *b)
+static void set_err(const struct cairn_open_opts *o, const char *fmt, const char *a, const char *b)
 {
 	if (o->errbuf && o->errlen)
 		snprintf(o->errbuf, o->errlen, fmt, a, b);
@@ -61,7 +60,7 @@ static int load_conf(struct cairn *c, const struct cairn_open_opts *o)
 	rc = auth_key_load(c->cfg->cluster.key_file, &c->key);
 	if (rc)
 		set_err(o, "cannot load cluster key %s: %s", c->cfg->cluster.key_file,
-			rc == -EPERM ? "readable by group or others (chmod 600 it)"
+			rc == -EPERM	? "readable by group or others (chmod 600 it)"
 			: rc == -EINVAL ? "not a regular file of 32..128 hex digits"
 					: error_str(rc));
 	return rc;
@@ -260,8 +259,7 @@ static struct timespec ts_of(const struct proto_time *t)
 	return (struct timespec){.tv_sec = (time_t)t->sec, .tv_nsec = (long)t->nsec};
 }
 
-void cairn_attr_from_proto(const struct proto_attr *p, uint32_t attr_valid_ms,
-			   struct cairn_attr *a)
+void cairn_attr_from_proto(const struct proto_attr *p, uint32_t attr_valid_ms, struct cairn_attr *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->ino = p->ino;

@@ -67,12 +67,12 @@ extern "C" {
 struct cairn;
 
 #define CAIRN_ROOT_INO UINT64_C(1)
-#define CAIRN_NAME_MAX 255	    /* bytes of one name */
-#define CAIRN_SYMLINK_MAX 4095	    /* bytes of a symlink target */
-#define CAIRN_XATTR_NAME_MAX 255    /* bytes of an extended attribute name */
-#define CAIRN_XATTR_SIZE_MAX 65536  /* bytes of a value or of a name list */
-#define CAIRN_GROUPS_MAX 64	    /* supplementary groups in a credential */
-#define CAIRN_ERR_BASE 1000	    /* Cairn's own error codes are >= this */
+#define CAIRN_NAME_MAX 255	   /* bytes of one name */
+#define CAIRN_SYMLINK_MAX 4095	   /* bytes of a symlink target */
+#define CAIRN_XATTR_NAME_MAX 255   /* bytes of an extended attribute name */
+#define CAIRN_XATTR_SIZE_MAX 65536 /* bytes of a value or of a name list */
+#define CAIRN_GROUPS_MAX 64	   /* supplementary groups in a credential */
+#define CAIRN_ERR_BASE 1000	   /* Cairn's own error codes are >= this */
 #define CAIRN_DEFAULT_CONF "/etc/cairn/cairn.conf"
 #define CAIRN_CONF_ENV "CAIRN_CONF"
 
@@ -203,8 +203,8 @@ static inline unsigned cairn_ino_shard(uint64_t ino)
  * Returns 0 and *out, or -ENOENT, -ENOTDIR (parent), -EACCES (no search
  * permission), -ENAMETOOLONG, -EINVAL (empty name, or one with '/').
  */
-int cairn_lookup(struct cairn *c, const struct cairn_cred *cred, uint64_t parent,
-		 const char *name, struct cairn_attr *out);
+int cairn_lookup(struct cairn *c, const struct cairn_cred *cred, uint64_t parent, const char *name,
+		 struct cairn_attr *out);
 
 /* Attributes of ino (no permission needed).  Returns 0 and *out, or -ENOENT. */
 int cairn_getattr(struct cairn *c, const struct cairn_cred *cred, uint64_t ino,
@@ -252,8 +252,8 @@ enum cairn_open_info_flag {
 
 /* An open handle on the MDS and the file it names. */
 struct cairn_open_info {
-	uint64_t fh;	 /* pass to cairn_close_meta(), never 0 */
-	uint32_t flags;	 /* enum cairn_open_info_flag */
+	uint64_t fh;	/* pass to cairn_close_meta(), never 0 */
+	uint32_t flags; /* enum cairn_open_info_flag */
 	struct cairn_attr attr;
 };
 
@@ -265,8 +265,8 @@ struct cairn_open_info {
  * layout.  Returns 0 and *out, or -EEXIST, -EACCES, -ENOENT, -ENOTDIR,
  * -ENAMETOOLONG, -EINVAL (bad name, or O_ACCMODE == 3), -ENOSPC.
  */
-int cairn_create(struct cairn *c, const struct cairn_cred *cred, uint64_t parent,
-		 const char *name, uint32_t mode, int flags, struct cairn_open_info *out);
+int cairn_create(struct cairn *c, const struct cairn_cred *cred, uint64_t parent, const char *name,
+		 uint32_t mode, int flags, struct cairn_open_info *out);
 
 /*
  * mknod(2): mode's type is S_IFREG (also 0), S_IFIFO, S_IFSOCK, S_IFCHR or
@@ -274,32 +274,30 @@ int cairn_create(struct cairn *c, const struct cairn_cred *cred, uint64_t parent
  * -EINVAL (another type), -EPERM (device by non-root), and the errors of
  * cairn_create().
  */
-int cairn_mknod(struct cairn *c, const struct cairn_cred *cred, uint64_t parent,
-		const char *name, uint32_t mode, uint64_t rdev, struct cairn_attr *out);
+int cairn_mknod(struct cairn *c, const struct cairn_cred *cred, uint64_t parent, const char *name,
+		uint32_t mode, uint64_t rdev, struct cairn_attr *out);
 
 /*
  * mkdir(2).  The directory may be placed on any shard (by hash of parent
  * and name).  Returns 0 and *out (may be NULL), -EMLINK, and the errors of
  * cairn_create().
  */
-int cairn_mkdir(struct cairn *c, const struct cairn_cred *cred, uint64_t parent,
-		const char *name, uint32_t mode, struct cairn_attr *out);
+int cairn_mkdir(struct cairn *c, const struct cairn_cred *cred, uint64_t parent, const char *name,
+		uint32_t mode, struct cairn_attr *out);
 
 /*
  * unlink(2) of a non-directory.  Returns 0, -ENOENT, -EISDIR, -EPERM
  * (sticky directory), -EACCES, -ENOTDIR, -EBUSY (the entry is in the middle
  * of a cross-shard operation), -EINVAL, -ENAMETOOLONG.
  */
-int cairn_unlink(struct cairn *c, const struct cairn_cred *cred, uint64_t parent,
-		 const char *name);
+int cairn_unlink(struct cairn *c, const struct cairn_cred *cred, uint64_t parent, const char *name);
 
 /*
  * rmdir(2).  Returns 0, -ENOTEMPTY (also for ".."), -EINVAL ("."),
  * -ENOTDIR, -EBUSY (the root, or an entry in a cross-shard operation),
  * -EPERM, -EACCES, -ENOENT, -ENAMETOOLONG.
  */
-int cairn_rmdir(struct cairn *c, const struct cairn_cred *cred, uint64_t parent,
-		const char *name);
+int cairn_rmdir(struct cairn *c, const struct cairn_cred *cred, uint64_t parent, const char *name);
 
 enum cairn_rename_flag {
 	CAIRN_RENAME_NOREPLACE = 1u << 0, /* same value as RENAME_NOREPLACE */
@@ -313,8 +311,8 @@ enum cairn_rename_flag {
  * -EBUSY ("." or "..", the root, an entry in another cross-shard
  * operation), -EMLINK, -EPERM, -EACCES, -ENAMETOOLONG.
  */
-int cairn_rename(struct cairn *c, const struct cairn_cred *cred, uint64_t parent,
-		 const char *name, uint64_t newparent, const char *newname, uint32_t flags);
+int cairn_rename(struct cairn *c, const struct cairn_cred *cred, uint64_t parent, const char *name,
+		 uint64_t newparent, const char *newname, uint32_t flags);
 
 /*
  * link(2): a new name newparent/newname for ino.  Returns 0 and *out (may be
@@ -329,8 +327,8 @@ int cairn_link(struct cairn *c, const struct cairn_cred *cred, uint64_t ino, uin
  * 0 and *out (may be NULL), -ENOENT (empty target), -ENAMETOOLONG, and the
  * errors of cairn_create().
  */
-int cairn_symlink(struct cairn *c, const struct cairn_cred *cred, uint64_t parent,
-		  const char *name, const char *target, struct cairn_attr *out);
+int cairn_symlink(struct cairn *c, const struct cairn_cred *cred, uint64_t parent, const char *name,
+		  const char *target, struct cairn_attr *out);
 
 /*
  * Copies a symlink's target, NUL-terminated, into buf and sets *len to its
@@ -345,8 +343,8 @@ struct cairn_dirent {
 	const char *name; /* NUL-terminated, valid during the callback */
 	uint32_t nlen;
 	uint64_t ino;
-	uint64_t cookie; /* resume after this entry (FUSE: the offset) */
-	uint8_t type;	 /* DT_* of <dirent.h> */
+	uint64_t cookie;	       /* resume after this entry (FUSE: the offset) */
+	uint8_t type;		       /* DT_* of <dirent.h> */
 	const struct cairn_attr *attr; /* CAIRN_READDIR_PLUS, else NULL */
 };
 
@@ -400,7 +398,7 @@ int cairn_statfs(struct cairn *c, const struct cairn_cred *cred, struct cairn_st
 /* ---- Extended attributes ---- */
 
 enum cairn_xattr_flag {
-	CAIRN_XATTR_CREATE = 1, /* same value as XATTR_CREATE */
+	CAIRN_XATTR_CREATE = 1,	 /* same value as XATTR_CREATE */
 	CAIRN_XATTR_REPLACE = 2, /* same value as XATTR_REPLACE */
 };
 
@@ -410,16 +408,16 @@ enum cairn_xattr_flag {
  * than CAIRN_XATTR_NAME_MAX bytes), -EOPNOTSUPP (namespace other than user.,
  * trusted., security.), -EPERM, -EACCES, -ENOENT.
  */
-int cairn_getxattr(struct cairn *c, const struct cairn_cred *cred, uint64_t ino,
-		   const char *name, void *buf, size_t cap, size_t *len);
+int cairn_getxattr(struct cairn *c, const struct cairn_cred *cred, uint64_t ino, const char *name,
+		   void *buf, size_t cap, size_t *len);
 
 /*
  * setxattr(2).  Returns 0, -EEXIST (CREATE), -ENODATA (REPLACE), -ERANGE
  * (bad name length), -E2BIG (value over CAIRN_XATTR_SIZE_MAX), -EOPNOTSUPP,
  * -EPERM, -EACCES, -EINVAL (both flags), -ENOENT.
  */
-int cairn_setxattr(struct cairn *c, const struct cairn_cred *cred, uint64_t ino,
-		   const char *name, const void *value, size_t len, int flags);
+int cairn_setxattr(struct cairn *c, const struct cairn_cred *cred, uint64_t ino, const char *name,
+		   const void *value, size_t len, int flags);
 
 /*
  * listxattr(2): the names visible to the caller, each NUL-terminated, into
@@ -524,8 +522,8 @@ int cairn_symlink_path(struct cairn *c, const struct cairn_cred *cred, const cha
 		       const char *linkpath);
 
 /* readlink(2) of the symlink path names.  As cairn_readlink(). */
-int cairn_readlink_path(struct cairn *c, const struct cairn_cred *cred, const char *path,
-			char *buf, size_t cap, size_t *len);
+int cairn_readlink_path(struct cairn *c, const struct cairn_cred *cred, const char *path, char *buf,
+			size_t cap, size_t *len);
 
 #ifdef __cplusplus
 }

@@ -14,20 +14,21 @@
 
 #include "client/cairn_int.h"
 #include "client/mdsc.h"
+#include "common/cfg.h"
 #include "common/rpc.h"
 #include "proto/admin.h"
 
 static const char *const media_names[] = {
-	[CAIRN_MEDIA_HDD] = "hdd",
-	[CAIRN_MEDIA_SSD] = "ssd",
-	[CAIRN_MEDIA_NVME] = "nvme",
+    [CAIRN_MEDIA_HDD] = "hdd",
+    [CAIRN_MEDIA_SSD] = "ssd",
+    [CAIRN_MEDIA_NVME] = "nvme",
 };
 
 _Static_assert((int)CAIRN_MEDIA_HDD == (int)PROTO_MEDIA_HDD &&
-		       (int)CAIRN_MEDIA_NVME == (int)PROTO_MEDIA_NVME &&
-		       (int)CAIRN_COMPRESS_ZSTD == (int)PROTO_COMPRESS_ZSTD &&
-		       (int)CAIRN_SCHEME_REP == (int)PROTO_SCHEME_REP &&
-		       (int)CAIRN_HEALTH_ERR == (int)PROTO_HEALTH_ERR,
+		   (int)CAIRN_MEDIA_NVME == (int)PROTO_MEDIA_NVME &&
+		   (int)CAIRN_COMPRESS_ZSTD == (int)PROTO_COMPRESS_ZSTD &&
+		   (int)CAIRN_SCHEME_REP == (int)PROTO_SCHEME_REP &&
+		   (int)CAIRN_HEALTH_ERR == (int)PROTO_HEALTH_ERR,
 	       "admin enums are the wire's");
 
 const char *cairn_media_name(int media)
@@ -48,16 +49,33 @@ int cairn_media_parse(const char *s, int *media)
 	return -EINVAL;
 }
 
-int cairn_shard_ping(struct cairn *c, unsigned shard, int timeout_ms)
+int cairn_shard_ping(struct cairn *c, int timeout_ms, int *status)
 {
-	struct rpc_msg *resp;
-	int rc;
+	struct mdsc_req reqs[64];
+	unsigned n;
+	int rc = 0;
 
-	if (!c || shard >= cairn_shard_count(c) || timeout_ms < 0)
+	if (!c || !status || timeout_ms < 0)
 		return -EINVAL;
-	rc = mdsc_call(cairn_mdsc(c), (uint16_t)shard, PROTO_OP_PING, NULL, 0, timeout_ms, &resp);
-	rpc_msg_free(resp);
+	n = cairn_shard_count(c);
+	for (unsigned i = 0; i < n; i++)
+		reqs[i] = (struct mdsc_req){
+		    .shard = (uint16_t)i, .opcode = PROTO_OP_PING, .timeout_ms = timeout_ms};
+	mdsc_call_many(cairn_mdsc(c), reqs, n);
+	for (unsigned i = 0; i < n; i++) {
+		status[i] = reqs[i].status;
+		if (status[i] == -ENOMEM && !rc)
+			rc = -ENOMEM;
+		else if (status[i] && !rc)
+			rc = -EHOSTUNREACH;
+		rpc_msg_free(reqs[i].resp);
+	}
 	return rc;
+}
+
+const char *cairn_cluster_name(const struct cairn *c)
+{
+	return c ? c->cfg->cluster.name : NULL;
 }
 
 const char *cairn_shard_addr(const struct cairn *c, unsigned shard)
@@ -96,10 +114,14 @@ int cairn_admin_status(struct cairn *c, struct cairn_status *out)
 		return rc;
 	rc = mdsc_dec_check(proto_admin_status_rep_decode(&d, &rep), PROTO_OP_ADMIN_STATUS);
 	if (!rc)
-		*out = (struct cairn_status){.epoch = rep.epoch, .nshards = rep.nshards,
-					     .nosds = rep.nosds, .osds_up = rep.osds_up,
-					     .osds_in = rep.osds_in, .npools = rep.npools,
-					     .capacity = rep.capacity, .used = rep.used,
+		*out = (struct cairn_status){.epoch = rep.epoch,
+					     .nshards = rep.nshards,
+					     .nosds = rep.nosds,
+					     .osds_up = rep.osds_up,
+					     .osds_in = rep.osds_in,
+					     .npools = rep.npools,
+					     .capacity = rep.capacity,
+					     .used = rep.used,
 					     .health = rep.health};
 	rpc_msg_free(resp);
 	return rc;
@@ -136,10 +158,12 @@ int cairn_osd_list(struct cairn *c, struct cairn_osd_info **osds, size_t *n, uin
 	for (uint32_t i = 0; i < mm->map.nosds; i++) {
 		const struct proto_map_osd *o = &mm->map.osds[i];
 
-		v[i] = (struct cairn_osd_info){.id = o->id, .media = o->media,
+		v[i] = (struct cairn_osd_info){.id = o->id,
+					       .media = o->media,
 					       .up = o->flags & PROTO_MAP_OSD_UP,
 					       .in = o->flags & PROTO_MAP_OSD_IN,
-					       .weight = o->weight, .capacity = o->capacity,
+					       .weight = o->weight,
+					       .capacity = o->capacity,
 					       .used = o->used};
 		copy_str(v[i].addr, sizeof(v[i].addr), &o->addr);
 		copy_str(v[i].host, sizeof(v[i].host), &o->host);
@@ -184,9 +208,14 @@ int cairn_osd_set_in(struct cairn *c, uint32_t id, bool in, uint64_t *epoch)
 
 static void pool_from_proto(const struct proto_map_pool *p, struct cairn_pool_info *out)
 {
-	*out = (struct cairn_pool_info){.id = p->id, .scheme = p->scheme, .k = p->k, .m = p->m,
-					.media = p->media, .compression = p->compression,
-					.chunk_size = p->chunk_size, .pg_count = p->pg_count};
+	*out = (struct cairn_pool_info){.id = p->id,
+					.scheme = p->scheme,
+					.k = p->k,
+					.m = p->m,
+					.media = p->media,
+					.compression = p->compression,
+					.chunk_size = p->chunk_size,
+					.pg_count = p->pg_count};
 	copy_str(out->name, sizeof(out->name), &p->name);
 }
 
@@ -256,10 +285,13 @@ int cairn_pool_create(struct cairn *c, const struct cairn_pool_info *p, uint32_t
 	    p->pg_count < 1 || p->pg_count > PROTO_PG_MAX)
 		return -EINVAL;
 	m.pool = (struct proto_map_pool){.name = {.ptr = p->name, .len = (uint16_t)strlen(p->name)},
-					 .scheme = (uint8_t)p->scheme, .k = p->k, .m = p->m,
+					 .scheme = (uint8_t)p->scheme,
+					 .k = p->k,
+					 .m = p->m,
 					 .media = (uint8_t)p->media,
 					 .compression = (uint8_t)p->compression,
-					 .chunk_size = p->chunk_size, .pg_count = p->pg_count};
+					 .chunk_size = p->chunk_size,
+					 .pg_count = p->pg_count};
 	wire_enc_init(&e, buf, sizeof(buf));
 	proto_admin_pool_create_req_encode(&m, &e);
 	rc = admin_call(c, PROTO_OP_ADMIN_POOL_CREATE, &e, &resp, &d);

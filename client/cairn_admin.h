@@ -81,11 +81,16 @@ struct cairn_pool_info {
 };
 
 /*
- * Checks that shard answers within timeout_ms (a connection-level ping, no
- * namespace work).  Returns 0, -ETIMEDOUT (not reachable in time), -EINVAL
- * (no such shard), -CAIRN_EAUTH, or -errno of the connection.
+ * Pings every shard at once (connection level: no namespace work) and
+ * waits up to timeout_ms: status[i] (room for cairn_shard_count() entries)
+ * is 0 or why shard i did not answer (-ETIMEDOUT: not reachable in time,
+ * -CAIRN_EAUTH, ...).  Returns 0 (all answered), -EHOSTUNREACH (some did
+ * not), or -EINVAL, -ENOMEM.
  */
-int cairn_shard_ping(struct cairn *c, unsigned shard, int timeout_ms);
+int cairn_shard_ping(struct cairn *c, int timeout_ms, int *status);
+
+/* The cluster's name (cluster.name of cairn.conf). */
+const char *cairn_cluster_name(const struct cairn *c);
 
 /* The address of a shard as cairn.conf gives it ("host:port"), or NULL. */
 const char *cairn_shard_addr(const struct cairn *c, unsigned shard);

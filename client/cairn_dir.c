@@ -34,8 +34,11 @@ struct listing {
 
 static int fetch(struct listing *l, struct proto_mds_readdir_rep *rep, struct rpc_msg **resp)
 {
-	struct proto_mds_readdir_req m = {.cred = l->cred, .ino = l->ino, .fh = l->a->fh,
-					  .cookie = l->a->cookie, .max_entries = l->batch};
+	struct proto_mds_readdir_req m = {.cred = l->cred,
+					  .ino = l->ino,
+					  .fh = l->a->fh,
+					  .cookie = l->a->cookie,
+					  .max_entries = l->batch};
 	uint8_t buf[CAIRN_REQ_MAX];
 	struct wire_enc e;
 	struct wire_dec d;
@@ -94,7 +97,8 @@ static int fill_remote(struct listing *l, const struct proto_mds_readdir_rep *re
 
 		if (st == 0) {
 			mdsc_dec_init(&d, reqs[j].resp);
-			st = mdsc_dec_check(proto_mds_attr_rep_decode(&d, &ar), PROTO_OP_MDS_GETATTR);
+			st = mdsc_dec_check(proto_mds_attr_rep_decode(&d, &ar),
+					    PROTO_OP_MDS_GETATTR);
 		}
 		if (st == 0)
 			cairn_attr_from_proto(&ar.attr, ar.attr_valid_ms, &l->attrs[idx[j]]);
@@ -145,8 +149,11 @@ static int deliver(struct listing *l, const struct proto_mds_readdir_rep *rep)
 
 	for (uint32_t i = 0; i < rep->count; i++) {
 		const struct proto_mds_dirent *de = &rep->entries[i];
-		struct cairn_dirent d = {.name = name, .nlen = de->name.len, .ino = de->ino,
-					 .cookie = de->cookie, .type = de->dtype};
+		struct cairn_dirent d = {.name = name,
+					 .nlen = de->name.len,
+					 .ino = de->ino,
+					 .cookie = de->cookie,
+					 .type = de->dtype};
 		int rc;
 
 		if (!l->skip[i]) {
@@ -251,8 +258,10 @@ int cairn_statfs(struct cairn *c, const struct cairn_cred *cred, struct cairn_st
 		return -ENOMEM;
 	n = cairn_shard_count(c);
 	for (unsigned i = 0; i < n; i++)
-		reqs[i] = (struct mdsc_req){.shard = (uint16_t)i, .opcode = PROTO_OP_MDS_STATFS,
-					    .body = buf, .len = (uint32_t)len};
+		reqs[i] = (struct mdsc_req){.shard = (uint16_t)i,
+					    .opcode = PROTO_OP_MDS_STATFS,
+					    .body = buf,
+					    .len = (uint32_t)len};
 	mdsc_call_many(cairn_mdsc(c), reqs, n);
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < n; i++) {
@@ -263,7 +272,8 @@ int cairn_statfs(struct cairn *c, const struct cairn_cred *cred, struct cairn_st
 			rc = reqs[i].status;
 		if (!rc) {
 			mdsc_dec_init(&d, reqs[i].resp);
-			rc = mdsc_dec_check(proto_mds_statfs_rep_decode(&d, &s), PROTO_OP_MDS_STATFS);
+			rc = mdsc_dec_check(proto_mds_statfs_rep_decode(&d, &s),
+					    PROTO_OP_MDS_STATFS);
 		}
 		if (!rc)
 			statfs_add(out, &s, i == 0);

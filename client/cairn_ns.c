@@ -44,8 +44,8 @@ static int req_begin(struct cairn *c, const struct cairn_cred *cred, uint64_t in
 	return 0;
 }
 
-int cairn_lookup(struct cairn *c, const struct cairn_cred *cred, uint64_t parent,
-		 const char *name, struct cairn_attr *out)
+int cairn_lookup(struct cairn *c, const struct cairn_cred *cred, uint64_t parent, const char *name,
+		 struct cairn_attr *out)
 {
 	struct proto_mds_lookup_req m = {.parent = parent};
 	struct req r;
@@ -93,8 +93,7 @@ static int setattr_arg(const struct cairn_setattr *sa, struct proto_mds_setattr_
 	uint32_t v = sa->valid;
 	int rc = 0;
 
-	if (!v || (v & ~SET_KNOWN) ||
-	    ((v & CAIRN_SET_ATIME_NOW) && !(v & CAIRN_SET_ATIME)) ||
+	if (!v || (v & ~SET_KNOWN) || ((v & CAIRN_SET_ATIME_NOW) && !(v & CAIRN_SET_ATIME)) ||
 	    ((v & CAIRN_SET_MTIME_NOW) && !(v & CAIRN_SET_MTIME)) ||
 	    ((v & CAIRN_SET_MODE) && (sa->mode & ~07777u)))
 		return -EINVAL;
@@ -114,10 +113,10 @@ static int setattr_arg(const struct cairn_setattr *sa, struct proto_mds_setattr_
 }
 
 _Static_assert((unsigned)CAIRN_SET_MODE == (unsigned)PROTO_MDS_SET_MODE &&
-		       (unsigned)CAIRN_SET_SIZE == (unsigned)PROTO_MDS_SET_SIZE &&
-		       (unsigned)CAIRN_SET_CTIME == (unsigned)PROTO_MDS_SET_CTIME &&
-		       (unsigned)CAIRN_SET_MTIME_NOW == (unsigned)PROTO_MDS_SET_MTIME_NOW &&
-		       SET_KNOWN == PROTO_MDS_SET_KNOWN,
+		   (unsigned)CAIRN_SET_SIZE == (unsigned)PROTO_MDS_SET_SIZE &&
+		   (unsigned)CAIRN_SET_CTIME == (unsigned)PROTO_MDS_SET_CTIME &&
+		   (unsigned)CAIRN_SET_MTIME_NOW == (unsigned)PROTO_MDS_SET_MTIME_NOW &&
+		   SET_KNOWN == PROTO_MDS_SET_KNOWN,
 	       "setattr bits are the wire's");
 
 int cairn_setattr(struct cairn *c, const struct cairn_cred *cred, uint64_t ino,
@@ -150,8 +149,8 @@ static int perm_arg(uint32_t mode, uint32_t type, uint32_t *perm)
 	return 0;
 }
 
-int cairn_create(struct cairn *c, const struct cairn_cred *cred, uint64_t parent,
-		 const char *name, uint32_t mode, int flags, struct cairn_open_info *out)
+int cairn_create(struct cairn *c, const struct cairn_cred *cred, uint64_t parent, const char *name,
+		 uint32_t mode, int flags, struct cairn_open_info *out)
 {
 	struct proto_mds_create_req m = {.parent = parent};
 	struct req r;
@@ -173,8 +172,8 @@ int cairn_create(struct cairn *c, const struct cairn_cred *cred, uint64_t parent
 	return cairn_send_open(c, r.shard, PROTO_OP_MDS_CREATE, &r.e, out);
 }
 
-int cairn_mknod(struct cairn *c, const struct cairn_cred *cred, uint64_t parent,
-		const char *name, uint32_t mode, uint64_t rdev, struct cairn_attr *out)
+int cairn_mknod(struct cairn *c, const struct cairn_cred *cred, uint64_t parent, const char *name,
+		uint32_t mode, uint64_t rdev, struct cairn_attr *out)
 {
 	struct proto_mds_mknod_req m = {.parent = parent};
 	uint32_t type = mode & S_IFMT;
@@ -200,8 +199,8 @@ int cairn_mknod(struct cairn *c, const struct cairn_cred *cred, uint64_t parent,
 	return cairn_send_entry(c, r.shard, PROTO_OP_MDS_MKNOD, &r.e, out);
 }
 
-int cairn_mkdir(struct cairn *c, const struct cairn_cred *cred, uint64_t parent,
-		const char *name, uint32_t mode, struct cairn_attr *out)
+int cairn_mkdir(struct cairn *c, const struct cairn_cred *cred, uint64_t parent, const char *name,
+		uint32_t mode, struct cairn_attr *out)
 {
 	struct proto_mds_mkdir_req m = {.parent = parent};
 	struct req r;
@@ -237,22 +236,20 @@ static int remove_entry(struct cairn *c, const struct cairn_cred *cred, uint64_t
 	return cairn_send_empty(c, r.shard, opcode, &r.e);
 }
 
-int cairn_unlink(struct cairn *c, const struct cairn_cred *cred, uint64_t parent,
-		 const char *name)
+int cairn_unlink(struct cairn *c, const struct cairn_cred *cred, uint64_t parent, const char *name)
 {
 	return remove_entry(c, cred, parent, name, PROTO_OP_MDS_UNLINK, -EISDIR);
 }
 
-int cairn_rmdir(struct cairn *c, const struct cairn_cred *cred, uint64_t parent,
-		const char *name)
+int cairn_rmdir(struct cairn *c, const struct cairn_cred *cred, uint64_t parent, const char *name)
 {
 	if (name && strcmp(name, "..") == 0)
 		return -ENOTEMPTY;
 	return remove_entry(c, cred, parent, name, PROTO_OP_MDS_RMDIR, -EINVAL);
 }
 
-int cairn_rename(struct cairn *c, const struct cairn_cred *cred, uint64_t parent,
-		 const char *name, uint64_t newparent, const char *newname, uint32_t flags)
+int cairn_rename(struct cairn *c, const struct cairn_cred *cred, uint64_t parent, const char *name,
+		 uint64_t newparent, const char *newname, uint32_t flags)
 {
 	struct proto_mds_rename_req m = {.parent = parent, .new_parent = newparent};
 	uint16_t newshard;
@@ -298,8 +295,8 @@ int cairn_link(struct cairn *c, const struct cairn_cred *cred, uint64_t ino, uin
 	return cairn_send_entry(c, r.shard, PROTO_OP_MDS_LINK, &r.e, out);
 }
 
-int cairn_symlink(struct cairn *c, const struct cairn_cred *cred, uint64_t parent,
-		  const char *name, const char *target, struct cairn_attr *out)
+int cairn_symlink(struct cairn *c, const struct cairn_cred *cred, uint64_t parent, const char *name,
+		  const char *target, struct cairn_attr *out)
 {
 	struct proto_mds_symlink_req m = {.parent = parent};
 	size_t tlen;

@@ -42,8 +42,8 @@ static int pw_readlink(void *arg, uint64_t ino, char *buf, size_t cap, size_t *l
 
 static const struct walk_ops pw_ops = {.lookup = pw_lookup, .readlink = pw_readlink};
 
-static int pw_run(struct pwalk *p, struct cairn *c, const struct cairn_cred *cred,
-		  const char *path, unsigned flags)
+static int pw_run(struct pwalk *p, struct cairn *c, const struct cairn_cred *cred, const char *path,
+		  unsigned flags)
 {
 	p->c = c;
 	p->cred = cred;
@@ -53,8 +53,8 @@ static int pw_run(struct pwalk *p, struct cairn *c, const struct cairn_cred *cre
 }
 
 /* The inode path names, with its attributes. */
-static int resolve(struct cairn *c, const struct cairn_cred *cred, const char *path,
-		   unsigned flags, struct cairn_attr *out)
+static int resolve(struct cairn *c, const struct cairn_cred *cred, const char *path, unsigned flags,
+		   struct cairn_attr *out)
 {
 	struct pwalk p;
 	int rc = pw_run(&p, c, cred, path, flags);
@@ -196,8 +196,8 @@ int cairn_symlink_path(struct cairn *c, const struct cairn_cred *cred, const cha
 	return rc ? rc : cairn_symlink(c, cred, p.res.ino, p.res.name, target, NULL);
 }
 
-int cairn_readlink_path(struct cairn *c, const struct cairn_cred *cred, const char *path,
-			char *buf, size_t cap, size_t *len)
+int cairn_readlink_path(struct cairn *c, const struct cairn_cred *cred, const char *path, char *buf,
+			size_t cap, size_t *len)
 {
 	struct cairn_attr a;
 	int rc = resolve(c, cred, path, 0, &a);

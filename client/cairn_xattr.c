@@ -40,8 +40,7 @@ static int xattr_begin(struct cairn *c, const struct cairn_cred *cred, uint64_t 
 }
 
 /* Copies a (size, blob) reply: size only when cap is 0, else -ERANGE or the bytes. */
-static int copy_value(uint32_t size, const struct proto_blob *v, void *buf, size_t cap,
-		      size_t *len)
+static int copy_value(uint32_t size, const struct proto_blob *v, void *buf, size_t cap, size_t *len)
 {
 	*len = size;
 	if (cap == 0)
@@ -53,8 +52,8 @@ static int copy_value(uint32_t size, const struct proto_blob *v, void *buf, size
 	return 0;
 }
 
-int cairn_getxattr(struct cairn *c, const struct cairn_cred *cred, uint64_t ino,
-		   const char *name, void *buf, size_t cap, size_t *len)
+int cairn_getxattr(struct cairn *c, const struct cairn_cred *cred, uint64_t ino, const char *name,
+		   void *buf, size_t cap, size_t *len)
 {
 	struct proto_mds_getxattr_req m = {.ino = ino};
 	struct proto_mds_getxattr_rep rep;
@@ -84,8 +83,8 @@ int cairn_getxattr(struct cairn *c, const struct cairn_cred *cred, uint64_t ino,
 	return rc;
 }
 
-int cairn_setxattr(struct cairn *c, const struct cairn_cred *cred, uint64_t ino,
-		   const char *name, const void *value, size_t len, int flags)
+int cairn_setxattr(struct cairn *c, const struct cairn_cred *cred, uint64_t ino, const char *name,
+		   const void *value, size_t len, int flags)
 {
 	struct proto_mds_setxattr_req m = {.ino = ino};
 	size_t cap = CAIRN_REQ_MAX + len;

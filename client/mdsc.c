@@ -24,9 +24,9 @@
 #include "common/rpc.h"
 
 static const char *const transport_names[] = {
-	[CFG_TRANSPORT_AUTO] = "auto",
-	[CFG_TRANSPORT_TCP] = "tcp",
-	[CFG_TRANSPORT_RDMA] = "rdma",
+    [CFG_TRANSPORT_AUTO] = "auto",
+    [CFG_TRANSPORT_TCP] = "tcp",
+    [CFG_TRANSPORT_RDMA] = "rdma",
 };
 
 static void format_addr(const struct cfg_addr *a, char *buf, size_t len)
@@ -37,8 +37,7 @@ static void format_addr(const struct cfg_addr *a, char *buf, size_t len)
 		snprintf(buf, len, "%s:%u", a->host, a->port);
 }
 
-static int rpc_opts_from_cfg(const struct mdsc *m, const struct auth_key *key,
-			     struct rpc_opts *ro)
+static int rpc_opts_from_cfg(const struct mdsc *m, const struct auth_key *key, struct rpc_opts *ro)
 {
 	const struct cfg_rpc *r = &m->cfg->rpc;
 
@@ -138,6 +137,11 @@ const char *mdsc_shard_addr(const struct mdsc *m, uint16_t shard)
 	return shard < m->nshards ? m->addr[shard] : NULL;
 }
 
+struct rpc_client *mdsc_client(const struct mdsc *m, uint16_t shard)
+{
+	return shard < m->nshards ? m->cli[shard] : NULL;
+}
+
 int mdsc_ino_shard(const struct mdsc *m, uint64_t ino, uint16_t *shard)
 {
 	uint64_t s = ino >> 48;
@@ -187,8 +191,8 @@ static int status_fixup(uint16_t shard, uint16_t opcode, int status)
 int mdsc_call(struct mdsc *m, uint16_t shard, uint16_t opcode, const void *body, size_t len,
 	      int timeout_ms, struct rpc_msg **resp)
 {
-	struct rpc_call call = {.opcode = opcode, .body = body, .body_len = (uint32_t)len,
-				.timeout_ms = timeout_ms};
+	struct rpc_call call = {
+	    .opcode = opcode, .body = body, .body_len = (uint32_t)len, .timeout_ms = timeout_ms};
 	int rc;
 
 	*resp = NULL;
@@ -245,7 +249,9 @@ static void many_round(struct mdsc *m, struct mdsc_req *reqs, size_t n, struct m
 	pthread_cond_init(&w.cond, NULL);
 	for (size_t i = 0; i < n; i++) {
 		struct mdsc_req *r = &reqs[i];
-		struct rpc_call call = {.opcode = r->opcode, .body = r->body, .body_len = r->len,
+		struct rpc_call call = {.opcode = r->opcode,
+					.body = r->body,
+					.body_len = r->len,
 					.timeout_ms = r->timeout_ms};
 		int rc;
 
@@ -257,9 +263,9 @@ static void many_round(struct mdsc *m, struct mdsc_req *reqs, size_t n, struct m
 		pthread_mutex_unlock(&w.lock);
 		/* done() may run before rpc_call_async() returns: r->status is
 		 * only written here when it will not be called. */
-		rc = r->shard < m->nshards ? rpc_call_async(m->cli[r->shard], &call, many_done,
-							    &slots[i])
-					   : -EINVAL;
+		rc = r->shard < m->nshards
+			 ? rpc_call_async(m->cli[r->shard], &call, many_done, &slots[i])
+			 : -EINVAL;
 		if (rc) {
 			r->status = rc;
 			pthread_mutex_lock(&w.lock);

@@ -22,6 +22,7 @@
 #ifndef CAIRN_CLIENT_MDSC_H
 #define CAIRN_CLIENT_MDSC_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,11 +33,12 @@
 struct auth_key;
 struct cfg;
 struct mdsc;
+struct rpc_client;
 struct rpc_msg;
 
 struct mdsc_opts {
-	int timeout_ms;	 /* per request; 0: cfg rpc.timeout_ms */
-	bool watch_map;	 /* start the map thread */
+	int timeout_ms; /* per request; 0: cfg rpc.timeout_ms */
+	bool watch_map; /* start the map thread */
 };
 
 /*
@@ -54,6 +56,12 @@ uint16_t mdsc_nshards(const struct mdsc *m);
 
 /* The address of a shard ("host:port"), or NULL for no such shard. */
 const char *mdsc_shard_addr(const struct mdsc *m, uint16_t shard);
+
+/*
+ * The RPC client of a shard (NULL for no such shard), for modules that
+ * speak their own opcodes to the shards (fsck).  Owned by the mdsc.
+ */
+struct rpc_client *mdsc_client(const struct mdsc *m, uint16_t shard);
 
 /* An inode's home shard.  Returns 0, -EINVAL (ino 0), -ESTALE (no such shard). */
 int mdsc_ino_shard(const struct mdsc *m, uint64_t ino, uint16_t *shard);
@@ -78,7 +86,7 @@ struct mdsc_req {
 	uint16_t opcode;
 	const void *body; /* copied when sent */
 	uint32_t len;
-	int timeout_ms; /* 0: the default */
+	int timeout_ms;	      /* 0: the default */
 	int status;	      /* out: as mdsc_call() returns */
 	struct rpc_msg *resp; /* out: on status 0; the caller frees it */
 };
@@ -103,7 +111,7 @@ int mdsc_dec_check(int rc, uint16_t opcode);
 /* A map snapshot shared by its readers. */
 struct mdsc_map {
 	struct proto_map map;
-	int refs; /* private: atomic */
+	atomic_int refs; /* private */
 };
 
 /* The newest known epoch, 0 before the first map arrived. */

@@ -46,7 +46,7 @@ uint64_t mdsc_map_epoch(const struct mdsc *m)
 
 void mdsc_map_put(struct mdsc_map *mm)
 {
-	if (mm && atomic_fetch_sub((_Atomic int *)&mm->refs, 1) == 1) {
+	if (mm && atomic_fetch_sub(&mm->refs, 1) == 1) {
 		proto_map_free(&mm->map);
 		free(mm);
 	}
@@ -151,7 +151,7 @@ int mdsc_map_get(struct mdsc *m, struct mdsc_map **out)
 		pthread_mutex_lock(&m->map_lock);
 		*out = m->map;
 		if (*out)
-			atomic_fetch_add((_Atomic int *)&(*out)->refs, 1);
+			atomic_fetch_add(&(*out)->refs, 1);
 		pthread_mutex_unlock(&m->map_lock);
 		if (*out)
 			return 0;

@@ -106,8 +106,8 @@ static int step(struct walk *w, struct walk_result *out)
 int walk_path(const struct walk_ops *ops, void *arg, uint64_t root, const char *path,
 	      unsigned flags, struct walk_result *out)
 {
-	struct walk w = {.ops = ops, .arg = arg, .root = root, .flags = flags, .cur = root,
-			 .mode = S_IFDIR};
+	struct walk w = {
+	    .ops = ops, .arg = arg, .root = root, .flags = flags, .cur = root, .mode = S_IFDIR};
 	int rc = 0;
 
 	if (!ops || !path || !out || (flags & ~(unsigned)(WALK_FOLLOW | WALK_PARENT)))

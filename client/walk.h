@@ -18,9 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WALK_PATH_MAX 4095   /* bytes of a path, as PATH_MAX - 1 */
-#define WALK_NAME_MAX 255    /* bytes of a component */
-#define WALK_SYMLINK_MAX 40  /* symlinks expanded per walk */
+#define WALK_PATH_MAX 4095  /* bytes of a path, as PATH_MAX - 1 */
+#define WALK_NAME_MAX 255   /* bytes of a component */
+#define WALK_SYMLINK_MAX 40 /* symlinks expanded per walk */
 
 struct walk_ops {
 	/*
@@ -41,10 +41,10 @@ enum walk_flag {
 };
 
 struct walk_result {
-	uint64_t ino;	 /* the inode, or with WALK_PARENT its parent directory */
-	uint32_t mode;	 /* its mode; S_IFDIR for the root reached without lookup */
-	bool looked_up;	 /* ino came from the last lookup call (not the start) */
-	bool trailing;	 /* the path ended in '/' */
+	uint64_t ino;		      /* the inode, or with WALK_PARENT its parent directory */
+	uint32_t mode;		      /* its mode; S_IFDIR for the root reached without lookup */
+	bool looked_up;		      /* ino came from the last lookup call (not the start) */
+	bool trailing;		      /* the path ended in '/' */
 	char name[WALK_NAME_MAX + 1]; /* WALK_PARENT: the last component ("" for the root) */
 };
 
