@@ -16,14 +16,55 @@
 #ifndef CAIRN_MDS_MAP_H
 #define CAIRN_MDS_MAP_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 struct mds;
 struct rpc_req;
+struct proto_layout;
 
-/* Loads (or creates) the map and starts the timer.  0 or -errno. */
+/* Name of the map file in the shard's data directory. */
+#define MDS_MAP_FILE "clustermap"
+
+/*
+ * Loads (or creates) the map and starts the timer.  Returns 0, -EIO (the
+ * map file is corrupt or unreadable: logged, never replaced), -EINVAL (a
+ * pool of cairn.conf cannot be expressed in the map, e.g. an unknown media
+ * class), -ENOMEM, or -errno from the file system or pthread_create.
+ */
 int mds_map_start(struct mds *m);
 void mds_map_stop(struct mds *m);
 
+/*
+ * Answers every parked MAP_GET watch now and makes later ones answer at
+ * once, so that rpc_server_stop() (which waits for every request to be
+ * answered) does not wait for watch timeouts.  Called before the server
+ * stops; the map keeps working otherwise.  NULL map (shard != 0): nothing.
+ */
+void mds_map_quiesce(struct mds *m);
+
 /* Serves opcodes 0x0301..0x03ff. */
 void mds_map_handle(struct mds *m, struct rpc_req *req);
+
+/*
+ * The file layout of pool pool_id (0: the default pool, the one with the
+ * lowest id, used for files created where no directory names a layout).
+ * Works on every shard: shard 0 reads its map; the others fetch the pools
+ * from shard 0 (MAP_GET through m->peers[0]) the first time and again when
+ * they meet an id they do not know (at most once a second).  Pools never
+ * change once created.  Without may_block (on an RPC I/O thread), a fetch
+ * that would be needed is not made: -EWOULDBLOCK.
+ * Returns 0, -ENOENT (no such pool, or no pool at all), -EWOULDBLOCK,
+ * -ENOMEM, or the error of the call to shard 0 (-ETIMEDOUT, -ECONNRESET,
+ * -EHOSTUNREACH when there is no client to shard 0 yet, ...).
+ */
+int mds_map_pool_layout(struct mds *m, uint32_t pool_id, bool may_block, struct proto_layout *out);
+
+/*
+ * Raw capacity and space used, in bytes, of the OSDs that are in (for
+ * STATFS).  Shards other than 0 report 0 for both, so that a client
+ * summing the shards' answers counts the OSDs once.
+ */
+void mds_map_space(struct mds *m, uint64_t *capacity, uint64_t *used);
 
 #endif

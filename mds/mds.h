@@ -4,9 +4,11 @@
  * A shard serves the namespace operations of the inodes it is home to
  * (mds/ns.h on its RocksDB), coordinates cross-shard operations with its
  * peers (mds/xshard.c), and on shard 0 also keeps the cluster map
- * (mds/map.c).  Requests arrive through the RPC server and run on its
- * worker threads (cfg mds.workers); handlers may block on RocksDB and on
- * synchronous calls to peer shards.
+ * (mds/map.c).  Requests arrive through the RPC server (mds/server.h):
+ * those that cannot block run on its I/O threads; the rest (fsync-class,
+ * cross-shard coordination, opcodes 0x0180..0x01df, map changes) on the
+ * shard's worker threads (cfg mds.workers), where handlers may block on
+ * RocksDB and on synchronous calls to peer shards.
  *
  * Opcode ownership (proto/proto.h):
  *   0x0101..0x017f  client namespace operations       mds/server.c

@@ -669,4 +669,95 @@ int ns_dir_set_parent(struct ns *ns, const struct ns_xop *x, uint64_t ino, uint6
  */
 int ns_walk_parents(struct ns *ns, uint64_t ino, uint64_t target, uint64_t *stop);
 
+/*
+ * access(2)-style check of mask (NS_MAY_* bits: 4 read, 2 write, 1 search)
+ * against attributes the caller already has, e.g. from another shard.
+ * Returns 0 or -EACCES.
+ */
+int ns_attr_access(const struct ns_cred *cred, const struct ns_attr *a, int mask);
+
+/* ---- consistency check (fsck): scans and repairs of one shard ---- */
+
+/* ns_scan_inode.state */
+#define NS_SCAN_OPEN 1u	  /* open right now */
+#define NS_SCAN_ORPHAN 2u /* unlinked while open: freed at its last close */
+
+struct ns_scan_inode {
+	uint64_t ino;
+	uint32_t mode;
+	uint32_t nlink;
+	uint64_t parent; /* directories (root: itself); else 0 */
+	uint64_t size;
+	uint32_t state;	 /* NS_SCAN_* */
+	uint64_t rm_op;	 /* directories: op of a pending cross-shard rmdir, or 0 */
+};
+
+/* One record to a scan callback: 0 goes on, nonzero stops (a negative
+ * value is returned by the scan). */
+typedef int (*ns_scan_inode_fn)(void *arg, const struct ns_scan_inode *in);
+
+/*
+ * Calls fn for the inodes of this shard numbered above after, in order, at
+ * most max of them (0: no limit).  *eof tells whether the last inode was
+ * passed.  Returns 0, -EIO (storage error, corrupt record), -ENOMEM, or
+ * fn's negative value.
+ */
+int ns_scan_inodes(struct ns *ns, uint64_t after, uint32_t max, ns_scan_inode_fn fn, void *arg,
+		   bool *eof);
+
+struct ns_scan_dentry {
+	uint64_t parent;
+	const char *name; /* not terminated; valid during the callback */
+	size_t nlen;
+	uint64_t ino;
+	uint32_t type; /* S_IFMT bits */
+	uint64_t pin;  /* op id holding the entry, or 0 */
+};
+
+typedef int (*ns_scan_dentry_fn)(void *arg, const struct ns_scan_dentry *de);
+
+/*
+ * Calls fn for the entries of this shard after (after_parent,
+ * after_name) in key order (directory, then name bytes); (0, "", 0) starts
+ * at the first.  max and *eof as for ns_scan_inodes.  Returns 0, -EINVAL
+ * (after_name longer than NS_NAME_MAX), -EIO, -ENOMEM, or fn's value.
+ */
+int ns_scan_dentries(struct ns *ns, uint64_t after_parent, const char *after_name, size_t alen,
+		     uint32_t max, ns_scan_dentry_fn fn, void *arg, bool *eof);
+
+/*
+ * Removes entry parent/name if it points to ino, without touching the
+ * inode (repair of a dangling entry; pins are ignored).  The directory's
+ * size (and link count for a directory entry) follow, unless the directory
+ * itself is missing.  Returns 0, -ENOENT (no such entry), -ESTALE (points
+ * to another inode), -EREMOTE (parent on another shard), -EINVAL (bad
+ * name), -EIO.
+ */
+int ns_fsck_remove_dentry(struct ns *ns, uint64_t parent, const char *name, size_t nlen,
+			  uint64_t ino);
+
+/*
+ * Sets the link count of ino to nlink if it is still expected.  Returns 0,
+ * -ESTALE (it is not), -EINVAL (nlink 0: delete instead; below 2 for a
+ * directory; above NS_LINK_MAX), -ENOENT, -EREMOTE, -EIO.
+ */
+int ns_fsck_set_nlink(struct ns *ns, uint64_t ino, uint32_t expected, uint32_t nlink);
+
+/*
+ * Deletes inode ino (an orphan: no entry points to it) if its link count
+ * is still expected, with its satellites (xattrs, symlink target) and, for
+ * a directory, its own entries (the inodes they point to are left for the
+ * next check: they lose a link).  drop (may be NULL) reports the freed
+ * inode.  Returns 0, -ESTALE, -EBUSY (open, or the root), -ENOENT,
+ * -EREMOTE, -ENOMEM, -EIO.
+ */
+int ns_fsck_delete_inode(struct ns *ns, uint64_t ino, uint32_t expected, struct ns_drop *drop);
+
+/*
+ * Sets the parent of directory ino to parent if it is still expected.
+ * Returns 0, -ESTALE, -ENOTDIR, -EBUSY (the root), -EINVAL (parent 0),
+ * -ENOENT, -EREMOTE, -EIO.
+ */
+int ns_fsck_set_parent(struct ns *ns, uint64_t ino, uint64_t expected, uint64_t parent);
+
 #endif

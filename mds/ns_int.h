@@ -1,7 +1,7 @@
 /*
  * ns_int.h - internals shared by the files of the namespace engine (ns.c,
  * ns_record.c, ns_perm.c, ns_entry.c, ns_dir.c, ns_xattr.c, ns_xshard.c,
- * ns_xentry.c).  Not for use outside mds/ns*.c.
+ * ns_xentry.c, ns_fsck.c).  Not for use outside mds/ns*.c.
  *
  * Records (little-endian, proto/wire.h cursors, a leading format version):
  *   inode   ver u8, mode u32, uid u32, gid u32, nlink u32, size u64,

@@ -45,6 +45,11 @@ int ns_perm(const struct ns_cred *c, const struct ns_attr *a, int mask)
 	return ((uint32_t)mask & ~bits) ? -EACCES : 0;
 }
 
+int ns_attr_access(const struct ns_cred *cred, const struct ns_attr *a, int mask)
+{
+	return ns_perm(cred, a, mask & (NS_MAY_READ | NS_MAY_WRITE | NS_MAY_EXEC));
+}
+
 int ns_perm_sticky(const struct ns_cred *c, const struct ns_attr *dir, uint32_t victim_uid)
 {
 	if (!(dir->mode & S_ISVTX) || c->uid == 0)

@@ -2,7 +2,8 @@
  * proto.h - the Cairn wire protocol: frame header, opcodes, flags.
  *
  * Changelog
- *   version 1: first protocol: connection, MDS (LOOKUP..FSYNC), OSD
+ *   version 1: first protocol: connection, MDS (LOOKUP..FSYNC), MDS
+ *              shard-to-shard steps (MDS_PEER_*), fsck (MDS_FSCK_*), OSD
  *              (CHUNK_WRITE..CHUNK_LIST) and admin (MAP_GET..OSD_SET_IN)
  *              opcodes as listed below.
  *
@@ -92,6 +93,45 @@ enum proto_op {
 	PROTO_OP_MDS_OPEN = 0x0113,	   /* open: revalidate, get layout and handle */
 	PROTO_OP_MDS_CLOSE = 0x0114,	   /* release a handle, publish size and mtime */
 	PROTO_OP_MDS_FSYNC = 0x0115,	   /* publish size and mtime durably */
+
+	/*
+	 * Shard-to-shard steps of the cross-shard operations (bodies in
+	 * proto/peer.h; internal: only MDS shards send them).
+	 */
+	PROTO_OP_MDS_PEER_FIRST = 0x0180,
+	PROTO_OP_MDS_PEER_CREATE_PREPARED = 0x0181, /* inode without an entry here */
+	PROTO_OP_MDS_PEER_ABORT_PREPARED = 0x0182,  /* undo CREATE_PREPARED */
+	PROTO_OP_MDS_PEER_NLINK_ADJUST = 0x0183,    /* link count +/- delta, once */
+	PROTO_OP_MDS_PEER_DENTRY_LINK = 0x0184,	    /* entry to an inode of any shard */
+	PROTO_OP_MDS_PEER_DENTRY_UNLINK = 0x0185,   /* remove an entry, not its inode */
+	PROTO_OP_MDS_PEER_DENTRY_PIN = 0x0186,	    /* freeze an entry for an op */
+	PROTO_OP_MDS_PEER_DENTRY_UNPIN = 0x0187,
+	PROTO_OP_MDS_PEER_DIR_PREPARE_REMOVE = 0x0188, /* rmdir of a remote dir: mark */
+	PROTO_OP_MDS_PEER_DIR_COMMIT_REMOVE = 0x0189,  /* delete the marked dir */
+	PROTO_OP_MDS_PEER_DIR_ABORT_REMOVE = 0x018a,   /* unmark */
+	PROTO_OP_MDS_PEER_DIR_SET_PARENT = 0x018b,     /* ".." of a moved directory */
+	PROTO_OP_MDS_PEER_WALK_PARENTS = 0x018c,       /* ancestry walk on one shard */
+	PROTO_OP_MDS_PEER_DONE_FORGET = 0x018d,	       /* drop an op's step results */
+	PROTO_OP_MDS_PEER_RENAME_LOCK = 0x018e,	       /* shard 0: cluster rename lock */
+	PROTO_OP_MDS_PEER_RENAME_UNLOCK = 0x018f,
+	PROTO_OP_MDS_PEER_GETATTR = 0x0190, /* full attributes of an inode */
+	PROTO_OP_MDS_PEER_LOOKUP = 0x0191,  /* an entry and where its inode lives */
+	PROTO_OP_MDS_PEER_LAST = 0x01bf,
+
+	/* Consistency check and repair (bodies in proto/fsck.h; cairnctl fsck). */
+	PROTO_OP_MDS_FSCK_FIRST = 0x01c0,
+	PROTO_OP_MDS_FSCK_SCAN_INODES = 0x01c1,	  /* a page of the shard's inodes */
+	PROTO_OP_MDS_FSCK_SCAN_DENTRIES = 0x01c2, /* a page of its entries */
+	PROTO_OP_MDS_FSCK_SCAN_INTENTS = 0x01c3,  /* a page of its pending intents */
+	PROTO_OP_MDS_FSCK_REMOVE_DENTRY = 0x01c4, /* drop an entry (dangling) */
+	PROTO_OP_MDS_FSCK_SET_NLINK = 0x01c5,	  /* correct a link count */
+	PROTO_OP_MDS_FSCK_DELETE_INODE = 0x01c6,  /* free an orphan inode */
+	PROTO_OP_MDS_FSCK_SET_PARENT = 0x01c7,	  /* correct a directory's parent */
+	PROTO_OP_MDS_FSCK_UNPIN = 0x01c8,	  /* clear an entry pin of a dead op */
+	PROTO_OP_MDS_FSCK_UNMARK = 0x01c9,	  /* clear a removal mark of a dead op */
+	PROTO_OP_MDS_FSCK_INTENT_RERUN = 0x01ca,  /* finish or undo a pending op now */
+	PROTO_OP_MDS_FSCK_INTENT_DROP = 0x01cb,	  /* forget an intent record */
+	PROTO_OP_MDS_FSCK_LAST = 0x01df,
 	PROTO_OP_MDS_LAST = 0x01ff,
 
 	/* Object storage daemon: 0x02xx (bodies in proto/osd.h) */

@@ -22,9 +22,11 @@
 
 #include "proto/admin.h"
 #include "proto/frame.h"
+#include "proto/fsck.h"
 #include "proto/map.h"
 #include "proto/mds.h"
 #include "proto/osd.h"
+#include "proto/peer.h"
 #include "proto/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -45,6 +47,27 @@ struct fuzz_codec {
 	static int T##_enc(const void *m, struct wire_enc *e)                                      \
 	{                                                                                          \
 		return prefix##T##_encode(m, e);                                                   \
+	}
+
+/* The same with the prefix in the names, where two modules share a T. */
+#define FUZZ_CODEC_P(prefix, T)                                                                    \
+	static int prefix##T##_dec(struct wire_dec *d, void *m)                                    \
+	{                                                                                          \
+		return prefix##T##_decode(d, m);                                                   \
+	}                                                                                          \
+	static int prefix##T##_enc(const void *m, struct wire_enc *e)                              \
+	{                                                                                          \
+		return prefix##T##_encode(m, e);                                                   \
+	}
+
+#define ENTRY_P(prefix, T)                                                                         \
+	{                                                                                          \
+		prefix##T##_dec, prefix##T##_enc, NULL, NULL, sizeof(struct prefix##T)             \
+	}
+#define ENTRY_ARRAY_P(prefix, T)                                                                   \
+	{                                                                                          \
+		prefix##T##_dec, prefix##T##_enc, prefix##T##_prepare, NULL,                       \
+		    sizeof(struct prefix##T)                                                       \
 	}
 
 #define ENTRY(prefix, T)                                                                           \
@@ -101,10 +124,38 @@ FUZZ_CODEC(proto_admin_, pool_create_rep)
 FUZZ_CODEC(proto_admin_, pool_list_rep)
 FUZZ_CODEC(proto_admin_, status_rep)
 FUZZ_CODEC(proto_admin_, osd_set_in_req)
+FUZZ_CODEC_P(proto_peer_, create_req)
+FUZZ_CODEC_P(proto_peer_, ino_req)
+FUZZ_CODEC_P(proto_peer_, nlink_req)
+FUZZ_CODEC_P(proto_peer_, link_req)
+FUZZ_CODEC_P(proto_peer_, unlink_req)
+FUZZ_CODEC_P(proto_peer_, pin_req)
+FUZZ_CODEC_P(proto_peer_, unpin_req)
+FUZZ_CODEC_P(proto_peer_, set_parent_req)
+FUZZ_CODEC_P(proto_peer_, walk_req)
+FUZZ_CODEC_P(proto_peer_, walk_rep)
+FUZZ_CODEC_P(proto_peer_, op_req)
+FUZZ_CODEC_P(proto_peer_, lock_req)
+FUZZ_CODEC_P(proto_peer_, lookup_req)
+FUZZ_CODEC_P(proto_peer_, lookup_rep)
+FUZZ_CODEC_P(proto_peer_, attr_rep)
+FUZZ_CODEC_P(proto_peer_, drop_rep)
+FUZZ_CODEC_P(proto_fsck_, scan_req)
+FUZZ_CODEC_P(proto_fsck_, scan_inodes_rep)
+FUZZ_CODEC_P(proto_fsck_, scan_dentries_req)
+FUZZ_CODEC_P(proto_fsck_, scan_dentries_rep)
+FUZZ_CODEC_P(proto_fsck_, scan_intents_rep)
+FUZZ_CODEC_P(proto_fsck_, dentry_req)
+FUZZ_CODEC_P(proto_fsck_, nlink_req)
+FUZZ_CODEC_P(proto_fsck_, parent_req)
+FUZZ_CODEC_P(proto_fsck_, op_req)
 
 static struct proto_mds_dirent dirents[PROTO_MDS_READDIR_MAX + 1];
 static struct proto_osd_chunk_info chunks[PROTO_OSD_LIST_MAX + 1];
 static struct proto_map_pool pools[PROTO_MAP_POOLS_MAX + 1];
+static struct proto_fsck_inode fsck_inodes[PROTO_FSCK_SCAN_MAX + 1];
+static struct proto_fsck_dentry fsck_dentries[PROTO_FSCK_SCAN_MAX + 1];
+static struct proto_fsck_intent fsck_intents[PROTO_FSCK_SCAN_MAX + 1];
 
 /* Room for one more than allowed, so the limit itself is what rejects. */
 static void readdir_rep_prepare(void *p)
@@ -129,6 +180,30 @@ static void pool_list_rep_prepare(void *p)
 
 	m->pools = pools;
 	m->cap = PROTO_MAP_POOLS_MAX + 1;
+}
+
+static void proto_fsck_scan_inodes_rep_prepare(void *p)
+{
+	struct proto_fsck_scan_inodes_rep *m = p;
+
+	m->items = fsck_inodes;
+	m->cap = PROTO_FSCK_SCAN_MAX + 1;
+}
+
+static void proto_fsck_scan_dentries_rep_prepare(void *p)
+{
+	struct proto_fsck_scan_dentries_rep *m = p;
+
+	m->items = fsck_dentries;
+	m->cap = PROTO_FSCK_SCAN_MAX + 1;
+}
+
+static void proto_fsck_scan_intents_rep_prepare(void *p)
+{
+	struct proto_fsck_scan_intents_rep *m = p;
+
+	m->items = fsck_intents;
+	m->cap = PROTO_FSCK_SCAN_MAX + 1;
 }
 
 static int map_dec(struct wire_dec *d, void *m)
@@ -194,6 +269,31 @@ static const struct fuzz_codec codecs[] = {
     ENTRY(proto_admin_, status_rep),
     ENTRY(proto_admin_, osd_set_in_req),
     {map_dec, map_enc, NULL, map_release, sizeof(struct proto_map)},
+    ENTRY_P(proto_peer_, create_req),
+    ENTRY_P(proto_peer_, ino_req),
+    ENTRY_P(proto_peer_, nlink_req),
+    ENTRY_P(proto_peer_, link_req),
+    ENTRY_P(proto_peer_, unlink_req),
+    ENTRY_P(proto_peer_, pin_req),
+    ENTRY_P(proto_peer_, unpin_req),
+    ENTRY_P(proto_peer_, set_parent_req),
+    ENTRY_P(proto_peer_, walk_req),
+    ENTRY_P(proto_peer_, walk_rep),
+    ENTRY_P(proto_peer_, op_req),
+    ENTRY_P(proto_peer_, lock_req),
+    ENTRY_P(proto_peer_, lookup_req),
+    ENTRY_P(proto_peer_, lookup_rep),
+    ENTRY_P(proto_peer_, attr_rep),
+    ENTRY_P(proto_peer_, drop_rep),
+    ENTRY_P(proto_fsck_, scan_req),
+    ENTRY_ARRAY_P(proto_fsck_, scan_inodes_rep),
+    ENTRY_P(proto_fsck_, scan_dentries_req),
+    ENTRY_ARRAY_P(proto_fsck_, scan_dentries_rep),
+    ENTRY_ARRAY_P(proto_fsck_, scan_intents_rep),
+    ENTRY_P(proto_fsck_, dentry_req),
+    ENTRY_P(proto_fsck_, nlink_req),
+    ENTRY_P(proto_fsck_, parent_req),
+    ENTRY_P(proto_fsck_, op_req),
 };
 #define NCODECS (sizeof(codecs) / sizeof(codecs[0]))
 
