@@ -12,6 +12,7 @@
 #include "client/mdsc.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,7 +177,8 @@ bool mdsc_op_idempotent(uint16_t opcode)
 
 /*
  * A namespace request answered -EREMOTE went to the wrong shard: the
- * client's routing and the server disagree.  The caller cannot act on it.
+ * client's routing and the server disagree, which the caller cannot act
+ * on (-EIO).  A body the shard could not decode is a bad argument.
  */
 static int status_fixup(uint16_t shard, uint16_t opcode, int status)
 {
@@ -184,6 +186,11 @@ static int status_fixup(uint16_t shard, uint16_t opcode, int status)
 		log_error("mds shard %u answered opcode %#x with EREMOTE: routing mismatch", shard,
 			  opcode);
 		return -EIO;
+	}
+	if (status == -CAIRN_EBADFRAME) {
+		/* The shard could not decode our body: an argument it refuses. */
+		log_warn("mds shard %u refused the body of opcode %#x", shard, opcode);
+		return -EINVAL;
 	}
 	return status;
 }
@@ -240,7 +247,10 @@ static void many_done(void *arg, int status, struct rpc_msg *resp)
 	pthread_mutex_unlock(&w->lock);
 }
 
-/* Submits the requests marked -EAGAIN (to do) and waits for them. */
+/* Marks a request still to send: no status from anywhere has this value. */
+#define TO_SEND INT_MIN
+
+/* Submits the requests marked TO_SEND and waits for them. */
 static void many_round(struct mdsc *m, struct mdsc_req *reqs, size_t n, struct many_slot *slots)
 {
 	struct many_wait w = {.pending = 1};
@@ -255,7 +265,7 @@ static void many_round(struct mdsc *m, struct mdsc_req *reqs, size_t n, struct m
 					.timeout_ms = r->timeout_ms};
 		int rc;
 
-		if (r->status != -EAGAIN)
+		if (r->status != TO_SEND)
 			continue;
 		slots[i] = (struct many_slot){.w = &w, .r = r};
 		pthread_mutex_lock(&w.lock);
@@ -290,7 +300,7 @@ void mdsc_call_many(struct mdsc *m, struct mdsc_req *reqs, size_t n)
 	if (n == 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		reqs[i].status = -EAGAIN;
+		reqs[i].status = TO_SEND;
 		reqs[i].resp = NULL;
 	}
 	slots = calloc(n, sizeof(*slots));
@@ -305,7 +315,7 @@ void mdsc_call_many(struct mdsc *m, struct mdsc_req *reqs, size_t n)
 		for (size_t i = 0; i < n; i++) {
 			if (reqs[i].status == -ECONNRESET && mdsc_op_idempotent(reqs[i].opcode) &&
 			    attempt < MDSC_RETRIES) {
-				reqs[i].status = -EAGAIN;
+				reqs[i].status = TO_SEND;
 				again = true;
 			}
 		}
