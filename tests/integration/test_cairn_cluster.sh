@@ -58,7 +58,7 @@ read_pids() {
 }
 
 # 1. up: prints the configuration's path, and nothing else, on stdout.
-conf=$("$script" up --dir "$dir" --build "$build" --shards 3 --pool rep:2) ||
+conf=$("$script" up --dir "$dir" --build "$build" --shards 3 --osd 0 --pool rep:2) ||
 	fail "up exited $?"
 [[ $conf == "$dir/cairn.conf" ]] || fail "up printed '$conf'"
 [[ $(stat -c %a "$dir/cairn.key") == 600 ]] || fail "cairn.key is not mode 0600"
