@@ -100,6 +100,15 @@ static int admin_call(struct cairn *c, uint16_t opcode, const struct wire_enc *e
 	return rc;
 }
 
+static void scrub_from_proto(const struct proto_admin_scrub_counts *s,
+			     struct cairn_scrub_counts *out)
+{
+	*out = (struct cairn_scrub_counts){.scrubbed = s->scrubbed,
+					   .bad = s->bad,
+					   .repaired = s->repaired,
+					   .unrepairable = s->unrepairable};
+}
+
 int cairn_admin_status(struct cairn *c, struct cairn_status *out)
 {
 	struct proto_admin_status_rep rep;
@@ -113,7 +122,7 @@ int cairn_admin_status(struct cairn *c, struct cairn_status *out)
 	if (rc)
 		return rc;
 	rc = mdsc_dec_check(proto_admin_status_rep_decode(&d, &rep), PROTO_OP_ADMIN_STATUS);
-	if (!rc)
+	if (!rc) {
 		*out = (struct cairn_status){.epoch = rep.epoch,
 					     .nshards = rep.nshards,
 					     .nosds = rep.nosds,
@@ -122,7 +131,10 @@ int cairn_admin_status(struct cairn *c, struct cairn_status *out)
 					     .npools = rep.npools,
 					     .capacity = rep.capacity,
 					     .used = rep.used,
-					     .health = rep.health};
+					     .health = rep.health,
+					     .osds_unrepairable = rep.osds_unrepairable};
+		scrub_from_proto(&rep.scrub, &out->scrub);
+	}
 	rpc_msg_free(resp);
 	return rc;
 }
@@ -135,10 +147,41 @@ static void copy_str(char *dst, size_t cap, const struct proto_str *s)
 	dst[n] = '\0';
 }
 
+/*
+ * Merges the scrub counts of OSD_STATS into v[0..n) (both in id order).
+ * Returns 0 or the error of the call.
+ */
+static int osd_stats_merge(struct cairn *c, struct cairn_osd_info *v, size_t n)
+{
+	struct proto_admin_osd_stats_rep rep = {.cap = PROTO_MAP_OSDS_MAX};
+	struct rpc_msg *resp = NULL;
+	struct wire_dec d;
+	size_t j = 0;
+	int rc;
+
+	rep.osds = calloc(PROTO_MAP_OSDS_MAX, sizeof(*rep.osds));
+	if (!rep.osds)
+		return -ENOMEM;
+	rc = admin_call(c, PROTO_OP_ADMIN_OSD_STATS, NULL, &resp, &d);
+	if (!rc)
+		rc = mdsc_dec_check(proto_admin_osd_stats_rep_decode(&d, &rep),
+				    PROTO_OP_ADMIN_OSD_STATS);
+	for (uint32_t i = 0; !rc && i < rep.count; i++) {
+		while (j < n && v[j].id < rep.osds[i].id)
+			j++;
+		if (j < n && v[j].id == rep.osds[i].id)
+			scrub_from_proto(&rep.osds[i].scrub, &v[j].scrub);
+	}
+	rpc_msg_free(resp);
+	free(rep.osds);
+	return rc;
+}
+
 int cairn_osd_list(struct cairn *c, struct cairn_osd_info **osds, size_t *n, uint64_t *epoch)
 {
 	struct cairn_osd_info *v = NULL;
 	struct mdsc_map *mm;
+	size_t count;
 	int rc;
 
 	if (!c || !osds || !n)
@@ -148,14 +191,15 @@ int cairn_osd_list(struct cairn *c, struct cairn_osd_info **osds, size_t *n, uin
 		rc = mdsc_map_get(cairn_mdsc(c), &mm);
 	if (rc)
 		return rc;
-	if (mm->map.nosds) {
-		v = calloc(mm->map.nosds, sizeof(*v));
+	count = mm->map.nosds;
+	if (count) {
+		v = calloc(count, sizeof(*v));
 		if (!v) {
 			mdsc_map_put(mm);
 			return -ENOMEM;
 		}
 	}
-	for (uint32_t i = 0; i < mm->map.nosds; i++) {
+	for (uint32_t i = 0; i < count; i++) {
 		const struct proto_map_osd *o = &mm->map.osds[i];
 
 		v[i] = (struct cairn_osd_info){.id = o->id,
@@ -168,11 +212,16 @@ int cairn_osd_list(struct cairn *c, struct cairn_osd_info **osds, size_t *n, uin
 		copy_str(v[i].addr, sizeof(v[i].addr), &o->addr);
 		copy_str(v[i].host, sizeof(v[i].host), &o->host);
 	}
-	*osds = v;
-	*n = mm->map.nosds;
 	if (epoch)
 		*epoch = mm->map.epoch;
 	mdsc_map_put(mm);
+	rc = count ? osd_stats_merge(c, v, count) : 0;
+	if (rc) {
+		free(v);
+		return rc;
+	}
+	*osds = v;
+	*n = count;
 	return 0;
 }
 
@@ -206,7 +255,8 @@ int cairn_osd_set_in(struct cairn *c, uint32_t id, bool in, uint64_t *epoch)
 	return epoch_call(c, PROTO_OP_ADMIN_OSD_SET_IN, &e, epoch);
 }
 
-static void pool_from_proto(const struct proto_map_pool *p, struct cairn_pool_info *out)
+static void pool_from_proto(const struct proto_map_pool *p, const struct proto_admin_pool_usage *u,
+			    struct cairn_pool_info *out)
 {
 	*out = (struct cairn_pool_info){.id = p->id,
 					.scheme = p->scheme,
@@ -215,8 +265,21 @@ static void pool_from_proto(const struct proto_map_pool *p, struct cairn_pool_in
 					.media = p->media,
 					.compression = p->compression,
 					.chunk_size = p->chunk_size,
-					.pg_count = p->pg_count};
+					.pg_count = p->pg_count,
+					.chunks = u->chunks,
+					.logical_bytes = u->logical,
+					.stored_bytes = u->stored};
 	copy_str(out->name, sizeof(out->name), &p->name);
+}
+
+int cairn_pool_ratio(const struct cairn_pool_info *p, double *ratio)
+{
+	if (!p || !ratio)
+		return -EINVAL;
+	if (p->stored_bytes == 0)
+		return -ENODATA;
+	*ratio = (double)p->logical_bytes / (double)p->stored_bytes;
+	return 0;
 }
 
 int cairn_pool_list(struct cairn *c, struct cairn_pool_info **pools, size_t *n)
@@ -230,8 +293,12 @@ int cairn_pool_list(struct cairn *c, struct cairn_pool_info **pools, size_t *n)
 	if (!c || !pools || !n)
 		return -EINVAL;
 	rep.pools = calloc(PROTO_MAP_POOLS_MAX, sizeof(*rep.pools));
-	if (!rep.pools)
+	rep.usage = calloc(PROTO_MAP_POOLS_MAX, sizeof(*rep.usage));
+	if (!rep.pools || !rep.usage) {
+		free(rep.pools);
+		free(rep.usage);
 		return -ENOMEM;
+	}
 	rc = admin_call(c, PROTO_OP_ADMIN_POOL_LIST, NULL, &resp, &d);
 	if (!rc)
 		rc = mdsc_dec_check(proto_admin_pool_list_rep_decode(&d, &rep),
@@ -241,13 +308,14 @@ int cairn_pool_list(struct cairn *c, struct cairn_pool_info **pools, size_t *n)
 		rc = v ? 0 : -ENOMEM;
 	}
 	for (uint32_t i = 0; !rc && i < rep.count; i++)
-		pool_from_proto(&rep.pools[i], &v[i]);
+		pool_from_proto(&rep.pools[i], &rep.usage[i], &v[i]);
 	if (!rc) {
 		*pools = v;
 		*n = rep.count;
 	}
 	rpc_msg_free(resp);
 	free(rep.pools);
+	free(rep.usage);
 	return rc;
 }
 

@@ -41,6 +41,21 @@ enum cairn_compress {
 	CAIRN_COMPRESS_ZSTD = 1,
 };
 
+/*
+ * Scrub counts of an OSD since it started, as its latest heartbeat to
+ * shard 0 reported them (zeros until one has): chunk versions verified,
+ * bad versions found (checksum or compression frame), bad versions
+ * rewritten from their stripe, and repairs that failed (the chunk stays
+ * bad until a later scrub repairs it or it is rewritten).
+ * repaired + unrepairable <= bad <= scrubbed.
+ */
+struct cairn_scrub_counts {
+	uint64_t scrubbed;
+	uint64_t bad;
+	uint64_t repaired;
+	uint64_t unrepairable;
+};
+
 /* The summary shard 0 keeps. */
 struct cairn_status {
 	uint64_t epoch; /* of the cluster map */
@@ -51,7 +66,9 @@ struct cairn_status {
 	uint32_t npools;
 	uint64_t capacity; /* bytes, over the OSDs that are in */
 	uint64_t used;
-	int health; /* enum cairn_health */
+	int health; /* enum cairn_health; WARN at least while osds_unrepairable > 0 */
+	uint32_t osds_unrepairable;	/* OSDs reporting unrepairable chunks */
+	struct cairn_scrub_counts scrub; /* summed over the OSDs */
 };
 
 /* One OSD of the map. */
@@ -65,9 +82,15 @@ struct cairn_osd_info {
 	uint32_t weight;
 	uint64_t capacity; /* bytes */
 	uint64_t used;
+	struct cairn_scrub_counts scrub;
 };
 
-/* One pool.  For cairn_pool_create() id is ignored. */
+/*
+ * One pool.  For cairn_pool_create() id and the usage fields are ignored.
+ * Usage is summed over the latest heartbeat of every OSD, over every chunk
+ * version they store (data, parity and replica chunks alike), so it lags
+ * writes by up to one heartbeat period (mds.heartbeat_ms).
+ */
 struct cairn_pool_info {
 	uint32_t id;
 	char name[CAIRN_POOL_NAME_MAX + 1]; /* [A-Za-z0-9._-], 1..63 characters */
@@ -78,6 +101,9 @@ struct cairn_pool_info {
 	int compression;		    /* enum cairn_compress */
 	uint32_t chunk_size;		    /* power of two, 4 KiB..64 MiB */
 	uint32_t pg_count;		    /* 1..65536 */
+	uint64_t chunks;		    /* chunks stored */
+	uint64_t logical_bytes;		    /* their bytes before compression */
+	uint64_t stored_bytes;		    /* their bytes on disk: raw space used */
 };
 
 /*
@@ -99,9 +125,10 @@ const char *cairn_shard_addr(const struct cairn *c, unsigned shard);
 int cairn_admin_status(struct cairn *c, struct cairn_status *out);
 
 /*
- * The OSDs of the current map (fetched now), in id order.  Returns 0, *osds
- * (free(3); NULL when *n is 0) and *n, or the common errors.  *epoch (may be
- * NULL) is the map's epoch.
+ * The OSDs of the current map (fetched now), in id order, with the scrub
+ * counts of their latest heartbeats (OSD_STATS, asked right after the
+ * map).  Returns 0, *osds (free(3); NULL when *n is 0) and *n, or the
+ * common errors.  *epoch (may be NULL) is the map's epoch.
  */
 int cairn_osd_list(struct cairn *c, struct cairn_osd_info **osds, size_t *n, uint64_t *epoch);
 
@@ -114,6 +141,13 @@ int cairn_osd_set_in(struct cairn *c, uint32_t id, bool in, uint64_t *epoch);
 
 /* The pools, in id order.  Returns as cairn_osd_list(). */
 int cairn_pool_list(struct cairn *c, struct cairn_pool_info **pools, size_t *n);
+
+/*
+ * The compression ratio of a pool: logical_bytes / stored_bytes (1.0 for a
+ * pool without compression, above 1 when zstd saves space).  Returns 0 and
+ * *ratio, -ENODATA (nothing stored yet), or -EINVAL.
+ */
+int cairn_pool_ratio(const struct cairn_pool_info *p, double *ratio);
 
 /*
  * Creates a pool.  Returns 0, *id and *epoch (both may be NULL), or

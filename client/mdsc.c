@@ -169,6 +169,7 @@ bool mdsc_op_idempotent(uint16_t opcode)
 	case PROTO_OP_ADMIN_MAP_GET:
 	case PROTO_OP_ADMIN_POOL_LIST:
 	case PROTO_OP_ADMIN_STATUS:
+	case PROTO_OP_ADMIN_OSD_STATS:
 		return true;
 	default:
 		return false;

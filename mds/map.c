@@ -10,7 +10,9 @@
  * the request fails with the error.  Then the parked watches are detached
  * and answered outside the lock.  A heartbeat that changes nothing but the
  * space used updates memory only: no epoch, no write (STATUS shows it; the
- * map carries it at the next change).
+ * map carries it at the next change); so do the scrub counts and the pool
+ * usage a heartbeat carries, which never enter the map (POOL_LIST, STATUS
+ * and OSD_STATS show them).
  *
  * Threads: handlers on RPC worker threads; one timer thread (silent OSDs,
  * watch deadlines).  Parked requests are owned by the watch list until
@@ -428,9 +430,37 @@ static int osd_set_flags_locked(struct mds_map *mp, uint32_t id, uint8_t set, ui
 	return 0;
 }
 
+/*
+ * Keeps the scrub counts and pool usage of a heartbeat (memory only).  On
+ * allocation failure the previous usage stays and a warning is logged: a
+ * heartbeat never fails for its statistics.
+ */
+static void osd_report_locked(struct mds_map *mp, const struct proto_admin_osd_heartbeat_req *q)
+{
+	struct map_osd *o = osd_find(mp, q->id);
+
+	if (!o)
+		return;
+	o->scrub = q->scrub;
+	if (q->npools > o->usage_cap) {
+		struct proto_admin_pool_usage *n = realloc(o->usage, q->npools * sizeof(*n));
+
+		if (!n) {
+			log_warn("map: OSD %u: no memory for its pool usage", q->id);
+			return;
+		}
+		o->usage = n;
+		o->usage_cap = q->npools;
+	}
+	if (q->npools)
+		memcpy(o->usage, q->pools, q->npools * sizeof(*q->pools));
+	o->nusage = q->npools;
+}
+
 static void osd_heartbeat(struct mds_map *mp, struct rpc_req *req)
 {
-	struct proto_admin_osd_heartbeat_req q;
+	struct proto_admin_pool_usage pools[PROTO_ADMIN_HB_POOLS_MAX];
+	struct proto_admin_osd_heartbeat_req q = {.cap = PROTO_ADMIN_HB_POOLS_MAX, .pools = pools};
 	struct map_wake w = {0};
 	struct wire_dec d;
 	uint64_t epoch;
@@ -442,6 +472,7 @@ static void osd_heartbeat(struct mds_map *mp, struct rpc_req *req)
 		return;
 	}
 	pthread_mutex_lock(&mp->lock);
+	osd_report_locked(mp, &q);
 	rc = osd_set_flags_locked(mp, q.id, PROTO_MAP_OSD_UP, 0, true, q.used, &w);
 	epoch = mp->epoch;
 	pthread_mutex_unlock(&mp->lock);
@@ -546,18 +577,46 @@ static void pool_create(struct mds_map *mp, struct rpc_req *req)
 	map_wake_run(&w);
 }
 
+/* Sums the latest pool usage of every OSD into usage[0..npools), by pool. */
+static void pool_usage_locked(const struct mds_map *mp, struct proto_admin_pool_usage *usage)
+{
+	for (uint32_t p = 0; p < mp->npools; p++)
+		usage[p] = (struct proto_admin_pool_usage){.pool_id = mp->pools[p].id};
+	for (uint32_t i = 0; i < mp->nosds; i++) {
+		const struct map_osd *o = &mp->osds[i];
+		uint32_t p = 0;
+
+		/* Both lists are sorted by pool id: one merge per OSD. */
+		for (uint32_t j = 0; j < o->nusage; j++) {
+			const struct proto_admin_pool_usage *u = &o->usage[j];
+
+			while (p < mp->npools && mp->pools[p].id < u->pool_id)
+				p++;
+			if (p == mp->npools)
+				break;
+			if (mp->pools[p].id != u->pool_id)
+				continue;
+			usage[p].chunks += u->chunks;
+			usage[p].logical += u->logical;
+			usage[p].stored += u->stored;
+		}
+	}
+}
+
 static void pool_list(struct mds_map *mp, struct rpc_req *req)
 {
 	struct proto_admin_pool_list_rep rep = {0};
 	struct proto_map_pool *pools;
-	size_t cap = 4 + PROTO_MAP_POOLS_MAX * (4 + 2 + PROTO_POOL_NAME_MAX + 5 + 8);
+	struct proto_admin_pool_usage *usage;
+	size_t cap = 4 + PROTO_MAP_POOLS_MAX * (4 + 2 + PROTO_POOL_NAME_MAX + 5 + 8 + 3 * 8);
 	struct wire_enc e;
 	uint8_t *buf;
 	int rc = -ENOMEM;
 
 	pools = calloc(PROTO_MAP_POOLS_MAX, sizeof(*pools));
+	usage = calloc(PROTO_MAP_POOLS_MAX, sizeof(*usage));
 	buf = malloc(cap);
-	if (!pools || !buf)
+	if (!pools || !usage || !buf)
 		goto out;
 	pthread_mutex_lock(&mp->lock);
 	for (uint32_t i = 0; i < mp->npools; i++) {
@@ -573,29 +632,34 @@ static void pool_list(struct mds_map *mp, struct rpc_req *req)
 						   .chunk_size = p->chunk_size,
 						   .pg_count = p->pg_count};
 	}
+	pool_usage_locked(mp, usage);
 	rep.count = mp->npools;
 	rep.pools = pools;
+	rep.usage = usage;
 	wire_enc_init(&e, buf, cap);
 	rc = proto_admin_pool_list_rep_encode(&rep, &e) ? -EIO : 0;
 	pthread_mutex_unlock(&mp->lock);
 out:
 	reply_body(req, rc, buf, rc ? 0 : e.len);
 	free(pools);
+	free(usage);
 	free(buf);
 }
 
 /*
  * Health: ERR if some pool has fewer usable OSDs (up, in, of its media)
- * than k, so its data cannot be read; WARN if an OSD that is in is down or
- * some pool has fewer than k + m usable OSDs; else OK.
+ * than k, so its data cannot be read; WARN if an OSD that is in is down,
+ * an OSD reports chunks its scrub could not repair, or some pool has fewer
+ * than k + m usable OSDs; else OK.
  */
 static uint8_t map_health_locked(const struct mds_map *mp)
 {
 	uint8_t h = PROTO_HEALTH_OK;
 
 	for (uint32_t i = 0; i < mp->nosds; i++)
-		if ((mp->osds[i].flags & PROTO_MAP_OSD_IN) &&
-		    !(mp->osds[i].flags & PROTO_MAP_OSD_UP))
+		if (((mp->osds[i].flags & PROTO_MAP_OSD_IN) &&
+		     !(mp->osds[i].flags & PROTO_MAP_OSD_UP)) ||
+		    mp->osds[i].scrub.unrepairable > 0)
 			h = PROTO_HEALTH_WARN;
 	for (uint32_t p = 0; p < mp->npools; p++) {
 		uint32_t usable = 0;
@@ -613,11 +677,26 @@ static uint8_t map_health_locked(const struct mds_map *mp)
 	return h;
 }
 
+/* Adds b to a, saturating (the sums stay valid scrub counts). */
+static void scrub_add(struct proto_admin_scrub_counts *a, const struct proto_admin_scrub_counts *b)
+{
+	struct proto_admin_scrub_counts s = {
+	    .scrubbed = a->scrubbed + b->scrubbed,
+	    .bad = a->bad + b->bad,
+	    .repaired = a->repaired + b->repaired,
+	    .unrepairable = a->unrepairable + b->unrepairable,
+	};
+
+	if (s.scrubbed >= a->scrubbed && s.bad >= a->bad && s.repaired >= a->repaired &&
+	    s.unrepairable >= a->unrepairable && proto_admin_scrub_counts_valid(&s))
+		*a = s;
+}
+
 static void map_status(struct mds_map *mp, struct rpc_req *req)
 {
 	struct proto_admin_status_rep rep = {0};
 	struct wire_enc e;
-	uint8_t buf[64];
+	uint8_t buf[128];
 
 	pthread_mutex_lock(&mp->lock);
 	rep.epoch = mp->epoch;
@@ -629,6 +708,9 @@ static void map_status(struct mds_map *mp, struct rpc_req *req)
 
 		if (o->flags & PROTO_MAP_OSD_UP)
 			rep.osds_up++;
+		if (o->scrub.unrepairable)
+			rep.osds_unrepairable++;
+		scrub_add(&rep.scrub, &o->scrub);
 		if (o->flags & PROTO_MAP_OSD_IN) {
 			rep.osds_in++;
 			rep.capacity += o->capacity;
@@ -640,6 +722,32 @@ static void map_status(struct mds_map *mp, struct rpc_req *req)
 	wire_enc_init(&e, buf, sizeof(buf));
 	proto_admin_status_rep_encode(&rep, &e);
 	reply_body(req, 0, buf, e.len);
+}
+
+static void osd_stats(struct mds_map *mp, struct rpc_req *req)
+{
+	struct proto_admin_osd_stats_rep rep = {0};
+	struct wire_enc e = {0};
+	size_t cap;
+	uint8_t *buf = NULL;
+	int rc = -ENOMEM;
+
+	pthread_mutex_lock(&mp->lock);
+	rep.osds = calloc(mp->nosds + 1, sizeof(*rep.osds));
+	cap = 4 + (size_t)mp->nosds * (4 + 4 * 8);
+	buf = malloc(cap);
+	if (rep.osds && buf) {
+		for (uint32_t i = 0; i < mp->nosds; i++)
+			rep.osds[i] = (struct proto_admin_osd_stats){.id = mp->osds[i].id,
+								     .scrub = mp->osds[i].scrub};
+		rep.count = mp->nosds;
+		wire_enc_init(&e, buf, cap);
+		rc = proto_admin_osd_stats_rep_encode(&rep, &e) ? -EIO : 0;
+	}
+	pthread_mutex_unlock(&mp->lock);
+	reply_body(req, rc, buf, rc ? 0 : e.len);
+	free(rep.osds);
+	free(buf);
 }
 
 void mds_map_handle(struct mds *m, struct rpc_req *req)
@@ -670,10 +778,13 @@ void mds_map_handle(struct mds *m, struct rpc_req *req)
 		break;
 	case PROTO_OP_ADMIN_POOL_LIST:
 	case PROTO_OP_ADMIN_STATUS:
+	case PROTO_OP_ADMIN_OSD_STATS:
 		if (msg->body_len != 0)
 			reply_body(req, -CAIRN_EBADFRAME, NULL, 0);
 		else if (msg->hdr.opcode == PROTO_OP_ADMIN_STATUS)
 			map_status(mp, req);
+		else if (msg->hdr.opcode == PROTO_OP_ADMIN_OSD_STATS)
+			osd_stats(mp, req);
 		else
 			pool_list(mp, req);
 		break;
@@ -911,6 +1022,8 @@ static int map_load(struct mds_map *mp)
 static void map_free(struct mds_map *mp)
 {
 	blob_put(mp->blob);
+	for (uint32_t i = 0; i < mp->nosds; i++)
+		free(mp->osds[i].usage);
 	free(mp->osds);
 	pthread_cond_destroy(&mp->cond);
 	pthread_mutex_destroy(&mp->lock);

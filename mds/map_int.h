@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "common/cfg.h"
+#include "proto/admin.h"
 #include "proto/map.h"
 
 struct mds;
@@ -30,6 +31,14 @@ struct map_osd {
 	uint64_t used;
 	int64_t last_hb_ms; /* monotonic time of the last sign of life; not persisted */
 	bool downed;	    /* timer: marked down in the current round */
+	/*
+	 * From the latest heartbeat, in memory only (no epoch, not in the
+	 * map file): scrub counts and usage per pool (sorted by pool id;
+	 * malloc'ed, usage_cap entries, owned by this entry).
+	 */
+	struct proto_admin_scrub_counts scrub;
+	uint32_t nusage, usage_cap;
+	struct proto_admin_pool_usage *usage;
 	char addr[PROTO_ADDR_MAX + 1];
 	char host[PROTO_HOST_MAX + 1];
 };

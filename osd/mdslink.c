@@ -24,6 +24,7 @@
 #include "common/rpc.h"
 #include "osd/osd.h"
 #include "osd/osdmap.h"
+#include "osd/scrub.h"
 #include "osd/store.h"
 #include "proto/admin.h"
 
@@ -31,6 +32,8 @@
 #define CALL_TIMEOUT_MS 5000
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 2000
+/* A heartbeat body: fixed part, then PROTO_ADMIN_HB_POOLS_MAX pools. */
+#define HB_BODY_MAX (4 + 8 + 8 + 4 * 8 + 4 + PROTO_ADMIN_HB_POOLS_MAX * (4 + 3 * 8))
 
 struct osd_mdslink {
 	struct osd *o;
@@ -42,6 +45,11 @@ struct osd_mdslink {
 	int heartbeat_ms;
 	pthread_t hb, watch;
 	bool hb_started, watch_started;
+	/* Heartbeat thread only: the statistics it sends. */
+	struct osd_pool_usage usage[PROTO_ADMIN_HB_POOLS_MAX];
+	struct proto_admin_pool_usage hb_pools[PROTO_ADMIN_HB_POOLS_MAX];
+	uint8_t hb_body[HB_BODY_MAX];
+	bool pools_warned;
 };
 
 struct waiter {
@@ -171,23 +179,71 @@ static bool register_loop(struct osd_mdslink *l)
 	return true;
 }
 
+static int usage_cmp(const void *a, const void *b)
+{
+	const struct osd_pool_usage *x = a, *y = b;
+
+	return x->pool < y->pool ? -1 : x->pool > y->pool;
+}
+
+/*
+ * Fills the scrub counts and the pools of a heartbeat from the scrubber
+ * and the store: pools sorted by id, at most PROTO_ADMIN_HB_POOLS_MAX of
+ * them (the map holds no more; the rest is logged once and left out).
+ */
+static void heartbeat_stats(struct osd_mdslink *l, struct proto_admin_osd_heartbeat_req *q)
+{
+	struct osd_scrub_stats ss = {0};
+	size_t n = 0, k = 0;
+
+	if (l->o->scrub)
+		osd_scrub_stats(l->o->scrub, &ss);
+	q->scrub = (struct proto_admin_scrub_counts){.scrubbed = ss.versions,
+						     .bad = ss.bad,
+						     .repaired = ss.repaired,
+						     .unrepairable = ss.unrepairable};
+	if (osd_store_pools(l->o->st, l->usage, PROTO_ADMIN_HB_POOLS_MAX, &n) != 0)
+		n = 0;
+	if (n > PROTO_ADMIN_HB_POOLS_MAX) {
+		if (!l->pools_warned)
+			log_warn("osd %u holds chunks of %zu pools; heartbeats carry the usage of "
+				 "%u of them",
+				 l->o->id, n, PROTO_ADMIN_HB_POOLS_MAX);
+		l->pools_warned = true;
+		n = PROTO_ADMIN_HB_POOLS_MAX;
+	}
+	qsort(l->usage, n, sizeof(l->usage[0]), usage_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (l->usage[i].pool == 0 || (k > 0 && l->hb_pools[k - 1].pool_id == l->usage[i].pool))
+			continue; /* not a pool of the map; ids are unique anyway */
+		l->hb_pools[k++] = (struct proto_admin_pool_usage){
+		    .pool_id = l->usage[i].pool,
+		    .chunks = l->usage[i].chunks,
+		    .logical = l->usage[i].logical_bytes,
+		    .stored = l->usage[i].stored_bytes};
+	}
+	q->npools = (uint32_t)k;
+	q->pools = l->hb_pools;
+}
+
 static int heartbeat(struct osd_mdslink *l)
 {
 	struct osd_store_statfs sf = {0};
 	struct proto_admin_osd_heartbeat_req q = {.id = l->o->id,
 						  .epoch = osd_map_epoch(l->o->map)};
 	struct rpc_msg *resp;
-	uint8_t body[64];
 	struct wire_enc e;
 	size_t len = 0;
 	int ret;
 
 	osd_store_statfs(l->o->st, &sf);
 	q.used = sf.used;
-	wire_enc_init(&e, body, sizeof(body));
+	heartbeat_stats(l, &q);
+	wire_enc_init(&e, l->hb_body, sizeof(l->hb_body));
 	proto_admin_osd_heartbeat_req_encode(&q, &e);
-	wire_enc_finish(&e, &len);
-	ret = call(l, PROTO_OP_ADMIN_OSD_HEARTBEAT, body, len, CALL_TIMEOUT_MS, &resp);
+	if (wire_enc_finish(&e, &len) != 0)
+		return -EINVAL;
+	ret = call(l, PROTO_OP_ADMIN_OSD_HEARTBEAT, l->hb_body, len, CALL_TIMEOUT_MS, &resp);
 	rpc_msg_free(resp);
 	return ret;
 }

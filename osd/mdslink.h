@@ -1,8 +1,9 @@
 /*
  * mdslink.h - the OSD's link to the cluster map on MDS shard 0:
  * registration (OSD_REGISTER: id, address, host, media, capacity), a
- * heartbeat every cfg mds.heartbeat_ms with the space used, and the map
- * watch (MAP_GET with the epoch we have, answered by shard 0 when a newer
+ * heartbeat every cfg mds.heartbeat_ms with the space used, the scrub
+ * counts (osd/scrub.h) and the usage of every pool (osd_store_pools), and
+ * the map watch (MAP_GET with the epoch we have, answered by shard 0 when a newer
  * one exists), whose maps go to osd_map_install().
  *
  * While shard 0 is unreachable, registration is retried with back-off

@@ -74,7 +74,7 @@ struct osd_scrub {
 	struct sreq *head, *tail; /* lock */
 	bool quiesced;		  /* lock */
 	bool stop;		  /* lock */
-	atomic_uint_fast64_t versions, bytes, bad, repaired;
+	atomic_uint_fast64_t versions, bytes, bad, repaired, unrepairable;
 };
 
 static double now_s(void)
@@ -242,6 +242,7 @@ static void verify_one(struct osd_scrub *sc, struct walk *w, const struct osd_ch
 		log_error("scrub: repairing chunk %016" PRIx64 ".%" PRIu64 ".%u v%" PRIx64
 			  " failed: %s",
 			  id->ino, id->stripe, (unsigned)id->idx, v->version, error_str(ret));
+		atomic_fetch_add(&sc->unrepairable, 1);
 		return;
 	}
 	log_info("scrub: chunk %016" PRIx64 ".%" PRIu64 ".%u v%" PRIx64
@@ -452,10 +453,16 @@ void osd_scrub_request(struct osd_scrub *sc, struct rpc_req *req,
 
 void osd_scrub_stats(struct osd_scrub *sc, struct osd_scrub_stats *out)
 {
-	out->versions = atomic_load(&sc->versions);
-	out->bytes = atomic_load(&sc->bytes);
-	out->bad = atomic_load(&sc->bad);
+	/*
+	 * Each counter grows only after the ones it is bounded by (versions,
+	 * then bad, then repaired or unrepairable), so loading them in the
+	 * reverse order keeps repaired + unrepairable <= bad <= versions.
+	 */
 	out->repaired = atomic_load(&sc->repaired);
+	out->unrepairable = atomic_load(&sc->unrepairable);
+	out->bad = atomic_load(&sc->bad);
+	out->bytes = atomic_load(&sc->bytes);
+	out->versions = atomic_load(&sc->versions);
 }
 
 void osd_scrub_quiesce(struct osd_scrub *sc)

@@ -29,12 +29,17 @@ struct osd;
 struct osd_scrub;
 struct rpc_req;
 
-/* Since start: versions verified, bytes, bad versions found, repaired. */
+/*
+ * Since start: versions verified, bytes, bad versions found, repaired, and
+ * repairs that failed (a bad version found without REPAIR is in neither).
+ * Read together, repaired + unrepairable <= bad <= versions.
+ */
 struct osd_scrub_stats {
 	uint64_t versions;
 	uint64_t bytes;
 	uint64_t bad;
 	uint64_t repaired;
+	uint64_t unrepairable;
 };
 
 /*

@@ -72,12 +72,69 @@ int proto_admin_osd_register_req_decode(struct wire_dec *d, struct proto_admin_o
 	return wire_dec_finish(d);
 }
 
+bool proto_admin_scrub_counts_valid(const struct proto_admin_scrub_counts *c)
+{
+	return c->bad <= c->scrubbed && c->repaired <= c->bad &&
+	       c->unrepairable <= c->bad - c->repaired;
+}
+
+static void scrub_counts_enc(const struct proto_admin_scrub_counts *c, struct wire_enc *e)
+{
+	wire_enc_u64(e, c->scrubbed);
+	wire_enc_u64(e, c->bad);
+	wire_enc_u64(e, c->repaired);
+	wire_enc_u64(e, c->unrepairable);
+}
+
+static void scrub_counts_dec(struct wire_dec *d, struct proto_admin_scrub_counts *c)
+{
+	c->scrubbed = wire_dec_u64(d);
+	c->bad = wire_dec_u64(d);
+	c->repaired = wire_dec_u64(d);
+	c->unrepairable = wire_dec_u64(d);
+	if (!proto_admin_scrub_counts_valid(c))
+		wire_dec_fail(d);
+}
+
+/* The three u64s of a pool's usage (the pool id is written by the caller). */
+static void usage_enc(const struct proto_admin_pool_usage *u, struct wire_enc *e)
+{
+	wire_enc_u64(e, u->chunks);
+	wire_enc_u64(e, u->logical);
+	wire_enc_u64(e, u->stored);
+}
+
+static void usage_dec(struct wire_dec *d, struct proto_admin_pool_usage *u)
+{
+	u->chunks = wire_dec_u64(d);
+	u->logical = wire_dec_u64(d);
+	u->stored = wire_dec_u64(d);
+}
+
+/* Reads a list count bounded by cap and max; 0 after a failure. */
+static uint32_t count_dec(struct wire_dec *d, uint32_t cap, uint32_t max)
+{
+	uint32_t n = wire_dec_u32(d);
+
+	if (d->err || n > cap || n > max) {
+		wire_dec_fail(d);
+		return 0;
+	}
+	return n;
+}
+
 int proto_admin_osd_heartbeat_req_encode(const struct proto_admin_osd_heartbeat_req *m,
 					 struct wire_enc *e)
 {
 	wire_enc_u32(e, m->id);
 	wire_enc_u64(e, m->epoch);
 	wire_enc_u64(e, m->used);
+	scrub_counts_enc(&m->scrub, e);
+	wire_enc_u32(e, m->npools);
+	for (uint32_t i = 0; i < m->npools && !e->overflow; i++) {
+		wire_enc_u32(e, m->pools[i].pool_id);
+		usage_enc(&m->pools[i], e);
+	}
 	return proto_enc_status(e);
 }
 
@@ -87,6 +144,18 @@ int proto_admin_osd_heartbeat_req_decode(struct wire_dec *d,
 	m->id = wire_dec_u32(d);
 	m->epoch = wire_dec_u64(d);
 	m->used = wire_dec_u64(d);
+	scrub_counts_dec(d, &m->scrub);
+	m->npools = count_dec(d, m->cap, PROTO_ADMIN_HB_POOLS_MAX);
+	for (uint32_t i = 0; i < m->npools && !d->err; i++) {
+		struct proto_admin_pool_usage *u = &m->pools[i];
+
+		u->pool_id = wire_dec_u32(d);
+		usage_dec(d, u);
+		if (u->pool_id == 0 || (i > 0 && u->pool_id <= m->pools[i - 1].pool_id))
+			wire_dec_fail(d);
+	}
+	if (d->err)
+		m->npools = 0;
 	return wire_dec_finish(d);
 }
 
@@ -123,23 +192,25 @@ int proto_admin_pool_create_rep_decode(struct wire_dec *d, struct proto_admin_po
 int proto_admin_pool_list_rep_encode(const struct proto_admin_pool_list_rep *m, struct wire_enc *e)
 {
 	wire_enc_u32(e, m->count);
-	for (uint32_t i = 0; i < m->count && !e->overflow; i++)
+	for (uint32_t i = 0; i < m->count && !e->overflow; i++) {
 		proto_map_pool_encode(&m->pools[i], e);
+		usage_enc(&m->usage[i], e);
+	}
 	return proto_enc_status(e);
 }
 
 int proto_admin_pool_list_rep_decode(struct wire_dec *d, struct proto_admin_pool_list_rep *m)
 {
-	m->count = wire_dec_u32(d);
-	if (m->count > m->cap || m->count > PROTO_MAP_POOLS_MAX) {
-		wire_dec_fail(d);
-		m->count = 0;
-	}
+	m->count = count_dec(d, m->cap, PROTO_MAP_POOLS_MAX);
 	for (uint32_t i = 0; i < m->count && !d->err; i++) {
 		proto_map_pool_decode(d, &m->pools[i], false);
+		usage_dec(d, &m->usage[i]);
+		m->usage[i].pool_id = m->pools[i].id;
 		if (!d->err && !proto_map_pool_follows(m->pools, i))
 			wire_dec_fail(d);
 	}
+	if (d->err)
+		m->count = 0;
 	return wire_dec_finish(d);
 }
 
@@ -154,6 +225,8 @@ int proto_admin_status_rep_encode(const struct proto_admin_status_rep *m, struct
 	wire_enc_u64(e, m->capacity);
 	wire_enc_u64(e, m->used);
 	wire_enc_u8(e, m->health);
+	wire_enc_u32(e, m->osds_unrepairable);
+	scrub_counts_enc(&m->scrub, e);
 	return proto_enc_status(e);
 }
 
@@ -168,8 +241,10 @@ int proto_admin_status_rep_decode(struct wire_dec *d, struct proto_admin_status_
 	m->capacity = wire_dec_u64(d);
 	m->used = wire_dec_u64(d);
 	m->health = wire_dec_u8(d);
+	m->osds_unrepairable = wire_dec_u32(d);
+	scrub_counts_dec(d, &m->scrub);
 	if (m->epoch == 0 || m->nosds > PROTO_MAP_OSDS_MAX || m->osds_up > m->nosds ||
-	    m->osds_in > m->nosds || m->nshards == 0 || m->nshards > PROTO_MAP_SHARDS_MAX ||
+	    m->osds_in > m->nosds || m->osds_unrepairable > m->nosds || m->nshards == 0 || m->nshards > PROTO_MAP_SHARDS_MAX ||
 	    m->npools > PROTO_MAP_POOLS_MAX || m->health > PROTO_HEALTH_ERR)
 		wire_dec_fail(d);
 	return wire_dec_finish(d);
@@ -187,5 +262,29 @@ int proto_admin_osd_set_in_req_decode(struct wire_dec *d, struct proto_admin_osd
 {
 	m->id = wire_dec_u32(d);
 	m->in = proto_bool_decode(d);
+	return wire_dec_finish(d);
+}
+
+int proto_admin_osd_stats_rep_encode(const struct proto_admin_osd_stats_rep *m, struct wire_enc *e)
+{
+	wire_enc_u32(e, m->count);
+	for (uint32_t i = 0; i < m->count && !e->overflow; i++) {
+		wire_enc_u32(e, m->osds[i].id);
+		scrub_counts_enc(&m->osds[i].scrub, e);
+	}
+	return proto_enc_status(e);
+}
+
+int proto_admin_osd_stats_rep_decode(struct wire_dec *d, struct proto_admin_osd_stats_rep *m)
+{
+	m->count = count_dec(d, m->cap, PROTO_MAP_OSDS_MAX);
+	for (uint32_t i = 0; i < m->count && !d->err; i++) {
+		m->osds[i].id = wire_dec_u32(d);
+		scrub_counts_dec(d, &m->osds[i].scrub);
+		if (i > 0 && m->osds[i].id <= m->osds[i - 1].id)
+			wire_dec_fail(d);
+	}
+	if (d->err)
+		m->count = 0;
 	return wire_dec_finish(d);
 }

@@ -15,12 +15,14 @@
  *   POOL_LIST     (empty)            pool_list_rep
  *   STATUS        (empty)            status_rep
  *   OSD_SET_IN    osd_set_in_req     epoch_rep
+ *   OSD_STATS     (empty)            osd_stats_rep
  *
  * Pure functions, no allocation, thread-safe.
  */
 #ifndef CAIRN_PROTO_ADMIN_H
 #define CAIRN_PROTO_ADMIN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "proto/map.h"
@@ -28,6 +30,7 @@
 #include "proto/wire.h"
 
 #define PROTO_MAP_BLOB_MAX (16u << 20) /* an encoded map */
+#define PROTO_ADMIN_HB_POOLS_MAX 256u  /* pools in one heartbeat */
 
 enum proto_admin_health {
 	PROTO_HEALTH_OK = 0,
@@ -64,11 +67,48 @@ struct proto_admin_osd_register_req {
 	uint64_t capacity;
 };
 
-/* OSD_HEARTBEAT: the OSD's id, the map epoch it has, its space used. */
+/*
+ * What one OSD holds of one pool, over every chunk version on its disk
+ * (data, parity and replica chunks alike).  On the wire: u32 pool_id, then
+ * the three u64s; in POOL_LIST replies only the three u64s (the pool's id
+ * is the pool's).  Checks: pool_id >= 1 (heartbeats).
+ */
+struct proto_admin_pool_usage {
+	uint32_t pool_id;
+	uint64_t chunks;  /* distinct chunks */
+	uint64_t logical; /* bytes before compression */
+	uint64_t stored;  /* bytes on disk, after compression */
+};
+
+/*
+ * Scrub counts of one OSD since it started: chunk versions verified, bad
+ * versions found (checksum or zstd frame), bad versions rewritten from
+ * their stripe, and repairs that failed.  A bad version found by a scrub
+ * without repair counts in neither repaired nor unrepairable.
+ * Checks: repaired + unrepairable <= bad <= scrubbed.
+ */
+struct proto_admin_scrub_counts {
+	uint64_t scrubbed;
+	uint64_t bad;
+	uint64_t repaired;
+	uint64_t unrepairable;
+};
+
+/*
+ * OSD_HEARTBEAT: the OSD's id, the map epoch it has, its space used, its
+ * scrub counts and its usage per pool.  Encoding writes pools[0..npools).
+ * Decoding fills the caller's array: set pools to room for cap entries
+ * first; more than cap is rejected.  Checks: scrub as above; npools <= cap
+ * and <= PROTO_ADMIN_HB_POOLS_MAX; pool ids >= 1 and strictly increasing.
+ */
 struct proto_admin_osd_heartbeat_req {
 	uint32_t id;
 	uint64_t epoch;
 	uint64_t used;
+	struct proto_admin_scrub_counts scrub;
+	uint32_t npools;
+	uint32_t cap;				/* not on the wire */
+	struct proto_admin_pool_usage *pools; /* not owned */
 };
 
 /* POOL_CREATE.  Checks: pool valid, with id 0 (the MDS assigns it). */
@@ -83,20 +123,27 @@ struct proto_admin_pool_create_rep {
 };
 
 /*
- * Reply to POOL_LIST.  Encoding writes pools[0..count).  Decoding fills the
- * caller's array: set pools to room for cap entries first; more than cap is
- * rejected.  Checks: count <= cap and <= PROTO_MAP_POOLS_MAX; each pool
- * valid; ids strictly increasing.
+ * Reply to POOL_LIST: each pool followed by its usage summed over the
+ * latest heartbeat of every OSD (chunks, logical, stored: three u64s).
+ * Encoding writes pools[0..count) and usage[0..count).  Decoding fills the
+ * caller's arrays: set pools and usage to room for cap entries first; more
+ * than cap is rejected; usage[i].pool_id is set to pools[i].id.
+ * Checks: count <= cap and <= PROTO_MAP_POOLS_MAX; each pool valid; ids
+ * strictly increasing.
  */
 struct proto_admin_pool_list_rep {
 	uint32_t count;
-	uint32_t cap;		      /* not on the wire */
-	struct proto_map_pool *pools; /* not owned */
+	uint32_t cap;				/* not on the wire */
+	struct proto_map_pool *pools;		/* not owned */
+	struct proto_admin_pool_usage *usage; /* not owned; parallel to pools */
 };
 
 /*
- * Reply to STATUS.  Checks: epoch >= 1; osds_up, osds_in <= nosds <= PROTO_MAP_OSDS_MAX;
- * nshards 1..PROTO_MAP_SHARDS_MAX; npools <= PROTO_MAP_POOLS_MAX; health known.
+ * Reply to STATUS.  health is at least WARN while an OSD reports
+ * unrepairable chunks.  Checks: epoch >= 1; osds_up, osds_in,
+ * osds_unrepairable <= nosds <= PROTO_MAP_OSDS_MAX; nshards
+ * 1..PROTO_MAP_SHARDS_MAX; npools <= PROTO_MAP_POOLS_MAX; health known;
+ * scrub as in proto_admin_scrub_counts.
  */
 struct proto_admin_status_rep {
 	uint64_t epoch;
@@ -108,6 +155,8 @@ struct proto_admin_status_rep {
 	uint64_t capacity; /* bytes, over all OSDs that are in */
 	uint64_t used;
 	uint8_t health; /* enum proto_admin_health */
+	uint32_t osds_unrepairable;		/* OSDs reporting unrepairable > 0 */
+	struct proto_admin_scrub_counts scrub; /* summed over the OSDs */
 };
 
 /* OSD_SET_IN: mark an OSD in (in = 1) or out (in = 0).  Checks: in is 0 or 1. */
@@ -115,6 +164,29 @@ struct proto_admin_osd_set_in_req {
 	uint32_t id;
 	uint8_t in;
 };
+
+/* One OSD of an OSD_STATS reply: its scrub counts as last reported. */
+struct proto_admin_osd_stats {
+	uint32_t id;
+	struct proto_admin_scrub_counts scrub;
+};
+
+/*
+ * Reply to OSD_STATS: every OSD of the map, in id order, with the scrub
+ * counts of its latest heartbeat (zeros before the first one since shard
+ * 0 started; these counts are not part of the map and change no epoch).
+ * Decoding fills the caller's array as in pool_list_rep.  Checks: count <=
+ * cap and <= PROTO_MAP_OSDS_MAX; ids strictly increasing; scrub counts as
+ * above.
+ */
+struct proto_admin_osd_stats_rep {
+	uint32_t count;
+	uint32_t cap;			     /* not on the wire */
+	struct proto_admin_osd_stats *osds; /* not owned */
+};
+
+/* True when c satisfies the checks of proto_admin_scrub_counts. */
+bool proto_admin_scrub_counts_valid(const struct proto_admin_scrub_counts *c);
 
 /* Codecs: return values as described at the top of this file. */
 int proto_admin_map_get_req_encode(const struct proto_admin_map_get_req *m, struct wire_enc *e);
@@ -143,5 +215,7 @@ int proto_admin_status_rep_decode(struct wire_dec *d, struct proto_admin_status_
 int proto_admin_osd_set_in_req_encode(const struct proto_admin_osd_set_in_req *m,
 				      struct wire_enc *e);
 int proto_admin_osd_set_in_req_decode(struct wire_dec *d, struct proto_admin_osd_set_in_req *m);
+int proto_admin_osd_stats_rep_encode(const struct proto_admin_osd_stats_rep *m, struct wire_enc *e);
+int proto_admin_osd_stats_rep_decode(struct wire_dec *d, struct proto_admin_osd_stats_rep *m);
 
 #endif

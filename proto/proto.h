@@ -4,10 +4,12 @@
  * Changelog
  *   version 1: first protocol: connection, MDS (LOOKUP..FSYNC), MDS
  *              shard-to-shard steps (MDS_PEER_*), fsck (MDS_FSCK_*), OSD
- *              (CHUNK_WRITE..SCRUB) and admin (MAP_GET..OSD_SET_IN)
+ *              (CHUNK_WRITE..SCRUB) and admin (MAP_GET..OSD_STATS)
  *              opcodes as listed below.  (Before the first release, the
  *              OSD bodies gained read versions, write preconditions and
- *              W_REPLACE, and CHUNK_TRIM and SCRUB were added.)
+ *              W_REPLACE, and CHUNK_TRIM and SCRUB were added; OSD_HEARTBEAT
+ *              gained per-pool usage and scrub counts, POOL_LIST and STATUS
+ *              the sums of them, and OSD_STATS was added.)
  *
  * A frame is a 40-byte header, a body of body_len bytes (the message,
  * encoded by the codecs in proto/), then data_len bytes of bulk data (file
@@ -157,6 +159,7 @@ enum proto_op {
 	PROTO_OP_ADMIN_POOL_LIST = 0x0305,     /* all pools */
 	PROTO_OP_ADMIN_STATUS = 0x0306,	       /* cluster health summary */
 	PROTO_OP_ADMIN_OSD_SET_IN = 0x0307,    /* mark an OSD in or out */
+	PROTO_OP_ADMIN_OSD_STATS = 0x0308,     /* per-OSD scrub counts of the last heartbeats */
 	PROTO_OP_ADMIN_LAST = 0x03ff,
 };
 

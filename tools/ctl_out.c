@@ -105,24 +105,53 @@ const char *ctl_health_name(int health)
 	}
 }
 
+uint64_t ctl_pool_data_bytes(const struct cairn_pool_info *p)
+{
+	unsigned width = (unsigned)p->k + p->m;
+
+	if (p->k == 0 || width == 0)
+		return p->logical_bytes;
+	/* logical * k / width without overflow for any 64-bit logical. */
+	return p->logical_bytes / width * p->k + p->logical_bytes % width * p->k / width;
+}
+
+void ctl_fmt_ratio(const struct cairn_pool_info *p, char *buf, size_t len)
+{
+	double r;
+
+	if (cairn_pool_ratio(p, &r) == 0)
+		snprintf(buf, len, "%.2f", r);
+	else
+		snprintf(buf, len, "-");
+}
+
 static void pool_json(FILE *f, const struct cairn_pool_info *p)
 {
 	char scheme[32];
+	double r;
 
 	ctl_fmt_scheme(p, scheme, sizeof(scheme));
 	fprintf(f, "{\"id\":%u,\"name\":", p->id);
 	ctl_json_str(f, p->name);
 	fprintf(f,
 		",\"scheme\":\"%s\",\"k\":%u,\"m\":%u,\"chunk_size\":%u,\"media\":\"%s\","
-		"\"pg_count\":%u,\"compression\":\"%s\"}",
+		"\"pg_count\":%u,\"compression\":\"%s\",\"chunks\":%" PRIu64
+		",\"data_bytes\":%" PRIu64 ",\"logical_bytes\":%" PRIu64
+		",\"stored_bytes\":%" PRIu64 ",\"compression_ratio\":",
 		scheme, p->k, p->m, p->chunk_size, cairn_media_name(p->media), p->pg_count,
-		p->compression == CAIRN_COMPRESS_ZSTD ? "zstd" : "none");
+		p->compression == CAIRN_COMPRESS_ZSTD ? "zstd" : "none", p->chunks,
+		ctl_pool_data_bytes(p), p->logical_bytes, p->stored_bytes);
+	if (cairn_pool_ratio(p, &r) == 0)
+		fprintf(f, "%.3f}", r);
+	else
+		fputs("null}", f);
 }
 
 void ctl_print_pools(FILE *f, const struct cairn_pool_info *pools, size_t n, bool json, int indent)
 {
-	static const char *const hdr[] = {"ID",	   "NAME", "SCHEME",	 "CHUNK",
-					  "MEDIA", "PGS",  "COMPRESSION"};
+	static const char *const hdr[] = {"ID",		 "NAME", "SCHEME", "CHUNK", "MEDIA",
+					  "PGS",	 "COMPRESSION", "DATA", "USED",	 "RATIO"};
+	const unsigned ncols = sizeof(hdr) / sizeof(hdr[0]);
 	char(*cells)[CELL];
 
 	if (json) {
@@ -140,11 +169,11 @@ void ctl_print_pools(FILE *f, const struct cairn_pool_info *pools, size_t n, boo
 		fprintf(f, "%*sno pools\n", indent, "");
 		return;
 	}
-	cells = calloc(n * 7, CELL);
+	cells = calloc(n * ncols, CELL);
 	if (!cells)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		char(*row)[CELL] = cells + i * 7;
+		char(*row)[CELL] = cells + i * ncols;
 
 		snprintf(row[0], CELL, "%u", pools[i].id);
 		snprintf(row[1], CELL, "%s", pools[i].name);
@@ -154,8 +183,11 @@ void ctl_print_pools(FILE *f, const struct cairn_pool_info *pools, size_t n, boo
 		snprintf(row[5], CELL, "%u", pools[i].pg_count);
 		snprintf(row[6], CELL, "%s",
 			 pools[i].compression == CAIRN_COMPRESS_ZSTD ? "zstd" : "none");
+		ctl_fmt_bytes(ctl_pool_data_bytes(&pools[i]), row[7], CELL);
+		ctl_fmt_bytes(pools[i].stored_bytes, row[8], CELL);
+		ctl_fmt_ratio(&pools[i], row[9], CELL);
 	}
-	table_print(f, 7, hdr, cells, n, indent);
+	table_print(f, ncols, hdr, cells, n, indent);
 	free(cells);
 }
 
@@ -167,15 +199,19 @@ static void osd_json(FILE *f, const struct cairn_osd_info *o)
 	ctl_json_str(f, o->host);
 	fprintf(f,
 		",\"media\":\"%s\",\"up\":%s,\"in\":%s,\"weight\":%u,\"capacity\":%" PRIu64
-		",\"used\":%" PRIu64 "}",
+		",\"used\":%" PRIu64 ",\"scrubbed\":%" PRIu64 ",\"bad\":%" PRIu64
+		",\"repaired\":%" PRIu64 ",\"unrepairable\":%" PRIu64 "}",
 		cairn_media_name(o->media), o->up ? "true" : "false", o->in ? "true" : "false",
-		o->weight, o->capacity, o->used);
+		o->weight, o->capacity, o->used, o->scrub.scrubbed, o->scrub.bad, o->scrub.repaired,
+		o->scrub.unrepairable);
 }
 
 void ctl_print_osds(FILE *f, const struct cairn_osd_info *osds, size_t n, uint64_t epoch, bool json)
 {
-	static const char *const hdr[] = {"ID",	   "ADDRESS", "HOST",	  "MEDIA",
-					  "STATE", "WEIGHT",  "CAPACITY", "USED"};
+	static const char *const hdr[] = {"ID",	      "ADDRESS",  "HOST",     "MEDIA",
+					  "STATE",    "WEIGHT",	  "CAPACITY", "USED",
+					  "SCRUBBED", "BAD",	  "REPAIRED", "UNREPAIRABLE"};
+	const unsigned ncols = sizeof(hdr) / sizeof(hdr[0]);
 	char(*cells)[CELL];
 
 	if (json) {
@@ -191,11 +227,11 @@ void ctl_print_osds(FILE *f, const struct cairn_osd_info *osds, size_t n, uint64
 		fprintf(f, "no OSDs registered (map epoch %" PRIu64 ")\n", epoch);
 		return;
 	}
-	cells = calloc(n * 8, CELL);
+	cells = calloc(n * ncols, CELL);
 	if (!cells)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		char(*row)[CELL] = cells + i * 8;
+		char(*row)[CELL] = cells + i * ncols;
 
 		snprintf(row[0], CELL, "%u", osds[i].id);
 		snprintf(row[1], CELL, "%s", osds[i].addr);
@@ -206,8 +242,12 @@ void ctl_print_osds(FILE *f, const struct cairn_osd_info *osds, size_t n, uint64
 		snprintf(row[5], CELL, "%u", osds[i].weight);
 		ctl_fmt_bytes(osds[i].capacity, row[6], CELL);
 		ctl_fmt_bytes(osds[i].used, row[7], CELL);
+		snprintf(row[8], CELL, "%" PRIu64, osds[i].scrub.scrubbed);
+		snprintf(row[9], CELL, "%" PRIu64, osds[i].scrub.bad);
+		snprintf(row[10], CELL, "%" PRIu64, osds[i].scrub.repaired);
+		snprintf(row[11], CELL, "%" PRIu64, osds[i].scrub.unrepairable);
 	}
-	table_print(f, 8, hdr, cells, n, 0);
+	table_print(f, ncols, hdr, cells, n, 0);
 	fprintf(f, "map epoch %" PRIu64 "\n", epoch);
 	free(cells);
 }
@@ -247,6 +287,12 @@ static void status_json(FILE *f, const struct ctl_status *s)
 			ctl_health_name(t->health), t->epoch, t->nosds, t->osds_up,
 			t->nosds - t->osds_up, t->osds_in, t->nosds - t->osds_in, t->capacity,
 			t->used);
+		fprintf(f,
+			",\"scrub\":{\"scrubbed\":%" PRIu64 ",\"bad\":%" PRIu64
+			",\"repaired\":%" PRIu64 ",\"unrepairable\":%" PRIu64
+			",\"osds_unrepairable\":%u}",
+			t->scrub.scrubbed, t->scrub.bad, t->scrub.repaired, t->scrub.unrepairable,
+			t->osds_unrepairable);
 	}
 	if (s->status_rc == 0 && s->pools_rc == 0) {
 		fputs(",\"pools\":", f);
@@ -274,6 +320,16 @@ static void status_text(FILE *f, const struct ctl_status *s)
 	fprintf(f, "osds:     %u total: %u up, %u down; %u in, %u out\n", t->nosds, t->osds_up,
 		t->nosds - t->osds_up, t->osds_in, t->nosds - t->osds_in);
 	fprintf(f, "space:    %s used of %s\n", used, cap);
+	fprintf(f,
+		"scrub:    %" PRIu64 " chunks verified, %" PRIu64 " bad, %" PRIu64
+		" repaired, %" PRIu64 " unrepairable\n",
+		t->scrub.scrubbed, t->scrub.bad, t->scrub.repaired, t->scrub.unrepairable);
+	if (t->osds_unrepairable)
+		fprintf(f,
+			"warning:  %u OSD%s report%s chunks scrub could not repair "
+			"(cairnctl osd ls)\n",
+			t->osds_unrepairable, t->osds_unrepairable == 1 ? "" : "s",
+			t->osds_unrepairable == 1 ? "s" : "");
 	if (s->pools_rc)
 		return;
 	fprintf(f, "pools:    %zu\n", s->npools);

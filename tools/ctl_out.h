@@ -46,6 +46,14 @@ void ctl_fmt_bytes(uint64_t v, char *buf, size_t len);
 void ctl_fmt_chunk(uint32_t v, char *buf, size_t len);
 /* "ec:4+2", "rep:3". */
 void ctl_fmt_scheme(const struct cairn_pool_info *p, char *buf, size_t len);
+/*
+ * The logical bytes of a pool's data: its chunks' logical bytes times
+ * k / (k + m), leaving out parity and extra replicas (exact for whole
+ * stripes; a partial stripe's parity is as long as its longest data chunk).
+ */
+uint64_t ctl_pool_data_bytes(const struct cairn_pool_info *p);
+/* The compression ratio "2.31" (cairn_pool_ratio), or "-" when nothing is stored. */
+void ctl_fmt_ratio(const struct cairn_pool_info *p, char *buf, size_t len);
 /* "ok", "warn", "error". */
 const char *ctl_health_name(int health);
 

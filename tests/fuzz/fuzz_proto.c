@@ -127,6 +127,7 @@ FUZZ_CODEC(proto_admin_, pool_create_rep)
 FUZZ_CODEC(proto_admin_, pool_list_rep)
 FUZZ_CODEC(proto_admin_, status_rep)
 FUZZ_CODEC(proto_admin_, osd_set_in_req)
+FUZZ_CODEC(proto_admin_, osd_stats_rep)
 FUZZ_CODEC_P(proto_peer_, create_req)
 FUZZ_CODEC_P(proto_peer_, ino_req)
 FUZZ_CODEC_P(proto_peer_, nlink_req)
@@ -156,6 +157,9 @@ FUZZ_CODEC_P(proto_fsck_, op_req)
 static struct proto_mds_dirent dirents[PROTO_MDS_READDIR_MAX + 1];
 static struct proto_osd_chunk_info chunks[PROTO_OSD_LIST_MAX + 1];
 static struct proto_map_pool pools[PROTO_MAP_POOLS_MAX + 1];
+static struct proto_admin_pool_usage usages[PROTO_MAP_POOLS_MAX + 1];
+static struct proto_admin_pool_usage hb_pools[PROTO_ADMIN_HB_POOLS_MAX + 1];
+static struct proto_admin_osd_stats osd_stats[PROTO_MAP_OSDS_MAX + 1];
 static struct proto_fsck_inode fsck_inodes[PROTO_FSCK_SCAN_MAX + 1];
 static struct proto_fsck_dentry fsck_dentries[PROTO_FSCK_SCAN_MAX + 1];
 static struct proto_fsck_intent fsck_intents[PROTO_FSCK_SCAN_MAX + 1];
@@ -182,7 +186,24 @@ static void pool_list_rep_prepare(void *p)
 	struct proto_admin_pool_list_rep *m = p;
 
 	m->pools = pools;
+	m->usage = usages;
 	m->cap = PROTO_MAP_POOLS_MAX + 1;
+}
+
+static void osd_heartbeat_req_prepare(void *p)
+{
+	struct proto_admin_osd_heartbeat_req *m = p;
+
+	m->pools = hb_pools;
+	m->cap = PROTO_ADMIN_HB_POOLS_MAX + 1;
+}
+
+static void osd_stats_rep_prepare(void *p)
+{
+	struct proto_admin_osd_stats_rep *m = p;
+
+	m->osds = osd_stats;
+	m->cap = PROTO_MAP_OSDS_MAX + 1;
 }
 
 static void proto_fsck_scan_inodes_rep_prepare(void *p)
@@ -265,7 +286,7 @@ static const struct fuzz_codec codecs[] = {
     ENTRY(proto_admin_, map_get_rep),
     ENTRY(proto_admin_, epoch_rep),
     ENTRY(proto_admin_, osd_register_req),
-    ENTRY(proto_admin_, osd_heartbeat_req),
+    ENTRY_ARRAY(proto_admin_, osd_heartbeat_req),
     ENTRY(proto_admin_, pool_create_req),
     ENTRY(proto_admin_, pool_create_rep),
     ENTRY_ARRAY(proto_admin_, pool_list_rep),
@@ -300,6 +321,7 @@ static const struct fuzz_codec codecs[] = {
     ENTRY(proto_osd_, chunk_trim_req),
     ENTRY(proto_osd_, scrub_req),
     ENTRY(proto_osd_, scrub_rep),
+    ENTRY_ARRAY(proto_admin_, osd_stats_rep),
 };
 #define NCODECS (sizeof(codecs) / sizeof(codecs[0]))
 

@@ -28,6 +28,7 @@ CODEC(proto_admin_, pool_create_rep);
 CODEC(proto_admin_, pool_list_rep);
 CODEC(proto_admin_, status_rep);
 CODEC(proto_admin_, osd_set_in_req);
+CODEC(proto_admin_, osd_stats_rep);
 
 static int map_enc_w(const void *m, struct wire_enc *e)
 {
@@ -485,15 +486,110 @@ static void test_osd_register_req(void **state)
 	expect_reject(&codec_osd_register_req, &m, NULL);
 }
 
+static const struct proto_admin_scrub_counts scrub_sample = {
+    .scrubbed = 1000, .bad = 7, .repaired = 5, .unrepairable = 2};
+
+static void assert_scrub_eq(const struct proto_admin_scrub_counts *a,
+			    const struct proto_admin_scrub_counts *b)
+{
+	assert_int_equal(a->scrubbed, b->scrubbed);
+	assert_int_equal(a->bad, b->bad);
+	assert_int_equal(a->repaired, b->repaired);
+	assert_int_equal(a->unrepairable, b->unrepairable);
+}
+
+/* Each way a scrub count can break repaired + unrepairable <= bad <= scrubbed. */
+static void check_scrub_field(const struct codec *c, const void *msg, const void *tmpl,
+			      struct proto_admin_scrub_counts *f)
+{
+	const struct proto_admin_scrub_counts good = *f;
+
+	f->bad = f->scrubbed + 1;
+	expect_reject(c, msg, tmpl);
+	*f = good;
+	f->repaired = f->bad + 1;
+	expect_reject(c, msg, tmpl);
+	*f = good;
+	f->unrepairable = f->bad - f->repaired + 1;
+	expect_reject(c, msg, tmpl);
+	*f = good;
+	f->repaired = UINT64_MAX; /* the sum must not wrap to something small */
+	f->unrepairable = 2;
+	f->bad = f->scrubbed = UINT64_MAX;
+	expect_reject(c, msg, tmpl);
+	f->repaired = UINT64_MAX - 2;
+	expect_accept(c, msg, tmpl);
+	*f = good;
+	expect_accept(c, msg, tmpl);
+}
+
 static void test_osd_heartbeat_req(void **state)
 {
-	struct proto_admin_osd_heartbeat_req m = {.id = 4, .epoch = 17, .used = 1ull << 41}, out;
+	struct proto_admin_pool_usage hb[3] = {
+	    {.pool_id = 1, .chunks = 10, .logical = 655360, .stored = 131072},
+	    {.pool_id = 2, .chunks = 0, .logical = 0, .stored = 0},
+	    {.pool_id = 900, .chunks = 1ull << 40, .logical = 1ull << 62, .stored = 1ull << 61}};
+	struct proto_admin_pool_usage got[3];
+	struct proto_admin_osd_heartbeat_req m = {.id = 4,
+						  .epoch = 17,
+						  .used = 1ull << 41,
+						  .scrub = scrub_sample,
+						  .npools = 3,
+						  .pools = hb};
+	struct proto_admin_osd_heartbeat_req tmpl = {.cap = 3, .pools = got}, out;
 
 	(void)state;
-	assert_int_equal(check_codec(&codec_osd_heartbeat_req, &m, NULL, &out), 4 + 8 + 8);
+	assert_int_equal(check_codec(&codec_osd_heartbeat_req, &m, &tmpl, &out),
+			 4 + 8 + 8 + 32 + 4 + 3 * 28);
 	assert_int_equal(out.id, 4);
 	assert_int_equal(out.epoch, 17);
 	assert_int_equal(out.used, 1ull << 41);
+	assert_scrub_eq(&out.scrub, &scrub_sample);
+	assert_int_equal(out.npools, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(got[i].pool_id, hb[i].pool_id);
+		assert_int_equal(got[i].chunks, hb[i].chunks);
+		assert_int_equal(got[i].logical, hb[i].logical);
+		assert_int_equal(got[i].stored, hb[i].stored);
+	}
+	check_scrub_field(&codec_osd_heartbeat_req, &m, &tmpl, &m.scrub);
+
+	/* No pools (an OSD with an empty store). */
+	m.npools = 0;
+	assert_int_equal(check_codec(&codec_osd_heartbeat_req, &m, NULL, &out), 4 + 8 + 8 + 32 + 4);
+	m.npools = 3;
+	/* More than the caller's room, pool id 0, ids out of order or repeated. */
+	tmpl.cap = 2;
+	expect_reject(&codec_osd_heartbeat_req, &m, &tmpl);
+	tmpl.cap = 3;
+	hb[0].pool_id = 0;
+	expect_reject(&codec_osd_heartbeat_req, &m, &tmpl);
+	hb[0].pool_id = 2;
+	expect_reject(&codec_osd_heartbeat_req, &m, &tmpl);
+	hb[0].pool_id = 3;
+	expect_reject(&codec_osd_heartbeat_req, &m, &tmpl);
+	hb[0].pool_id = 1;
+	expect_accept(&codec_osd_heartbeat_req, &m, &tmpl);
+}
+
+static void test_osd_heartbeat_req_max(void **state)
+{
+	const uint32_t n = PROTO_ADMIN_HB_POOLS_MAX + 1;
+	struct proto_admin_pool_usage *hb = calloc(n, sizeof(*hb));
+	struct proto_admin_pool_usage *got = calloc(n, sizeof(*got));
+	struct proto_admin_osd_heartbeat_req m = {.id = 1, .npools = n - 1, .pools = hb};
+	struct proto_admin_osd_heartbeat_req tmpl = {.cap = n, .pools = got};
+
+	(void)state;
+	assert_non_null(hb);
+	assert_non_null(got);
+	for (uint32_t i = 0; i < n; i++)
+		hb[i] = (struct proto_admin_pool_usage){.pool_id = i + 1, .chunks = i};
+	expect_accept(&codec_osd_heartbeat_req, &m, &tmpl);
+	m.npools = n; /* one above the limit, though the caller has room */
+	expect_reject(&codec_osd_heartbeat_req, &m, &tmpl);
+	free(got);
+	free(hb);
 }
 
 static void test_pool_create_req(void **state)
@@ -526,19 +622,36 @@ static void test_pool_create_rep(void **state)
 static void test_pool_list_rep(void **state)
 {
 	struct proto_map_pool list[3] = {pool(1, "a"), pool(2, "b-2"), pool(300, "c.3")};
+	struct proto_admin_pool_usage usage[3] = {
+	    {.chunks = 6, .logical = 393216, .stored = 100000},
+	    {0},
+	    {.chunks = 1ull << 33, .logical = UINT64_MAX, .stored = 1}};
 	struct proto_map_pool got[3];
-	struct proto_admin_pool_list_rep m = {.count = 3, .pools = list};
-	struct proto_admin_pool_list_rep tmpl = {.cap = 3, .pools = got}, out;
+	struct proto_admin_pool_usage got_usage[3];
+	struct proto_admin_pool_list_rep m = {.count = 3, .pools = list, .usage = usage};
+	struct proto_admin_pool_list_rep tmpl = {.cap = 3, .pools = got, .usage = got_usage}, out;
+	size_t len0, len;
 
 	(void)state;
-	check_codec(&codec_pool_list_rep, &m, &tmpl, &out);
+	len = check_codec(&codec_pool_list_rep, &m, &tmpl, &out);
 	assert_int_equal(out.count, 3);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		assert_pool_eq(&list[i], &got[i]);
+		assert_int_equal(got_usage[i].pool_id, list[i].id);
+		assert_int_equal(got_usage[i].chunks, usage[i].chunks);
+		assert_int_equal(got_usage[i].logical, usage[i].logical);
+		assert_int_equal(got_usage[i].stored, usage[i].stored);
+	}
 	check_pool_field(&codec_pool_list_rep, &m, &tmpl, &list[1]);
 
 	m.count = 0;
-	expect_accept(&codec_pool_list_rep, &m, &tmpl);
+	len0 = check_codec(&codec_pool_list_rep, &m, &tmpl, &out);
+	assert_int_equal(len0, 4);
+	m.count = 1;
+	/* Each pool carries 24 bytes of usage after its description. */
+	assert_int_equal(check_codec(&codec_pool_list_rep, &m, &tmpl, &out),
+			 4 + 4 + 2 + 1 + 5 + 4 + 4 + 24);
+	assert_true(len > 3 * 24);
 	m.count = 3;
 	tmpl.cap = 2;
 	expect_reject(&codec_pool_list_rep, &m, &tmpl);
@@ -558,22 +671,29 @@ static void test_pool_list_rep_max(void **state)
 	const uint32_t n = PROTO_MAP_POOLS_MAX + 1;
 	struct proto_map_pool *list = calloc(n, sizeof(*list));
 	struct proto_map_pool *got = calloc(n, sizeof(*got));
+	struct proto_admin_pool_usage *usage = calloc(n, sizeof(*usage));
+	struct proto_admin_pool_usage *got_usage = calloc(n, sizeof(*got_usage));
 	char(*names)[8] = calloc(n, sizeof(*names));
-	struct proto_admin_pool_list_rep m = {.count = n - 1, .pools = list};
-	struct proto_admin_pool_list_rep tmpl = {.cap = n, .pools = got};
+	struct proto_admin_pool_list_rep m = {.count = n - 1, .pools = list, .usage = usage};
+	struct proto_admin_pool_list_rep tmpl = {.cap = n, .pools = got, .usage = got_usage};
 
 	(void)state;
 	assert_non_null(list);
 	assert_non_null(got);
+	assert_non_null(usage);
+	assert_non_null(got_usage);
 	assert_non_null(names);
 	for (uint32_t i = 0; i < n; i++) {
 		snprintf(names[i], sizeof(names[i]), "q%u", i);
 		list[i] = pool(i + 1, names[i]);
+		usage[i].stored = i;
 	}
 	expect_accept(&codec_pool_list_rep, &m, &tmpl);
 	m.count = n;
 	expect_reject(&codec_pool_list_rep, &m, &tmpl);
 	free(names);
+	free(got_usage);
+	free(usage);
 	free(got);
 	free(list);
 }
@@ -590,11 +710,16 @@ static void test_status_rep(void **state)
 	    .capacity = 96ull << 40,
 	    .used = 12ull << 40,
 	    .health = PROTO_HEALTH_WARN,
+	    .osds_unrepairable = 1,
+	    .scrub = scrub_sample,
 	};
 	struct proto_admin_status_rep out, bad;
 
 	(void)state;
-	assert_int_equal(check_codec(&codec_status_rep, &m, NULL, &out), 8 + 5 * 4 + 8 + 8 + 1);
+	assert_int_equal(check_codec(&codec_status_rep, &m, NULL, &out),
+			 8 + 5 * 4 + 8 + 8 + 1 + 4 + 32);
+	assert_int_equal(out.osds_unrepairable, 1);
+	assert_scrub_eq(&out.scrub, &scrub_sample);
 	assert_int_equal(out.epoch, 55);
 	assert_int_equal(out.nshards, 2);
 	assert_int_equal(out.nosds, 6);
@@ -630,6 +755,65 @@ static void test_status_rep(void **state)
 	expect_reject(&codec_status_rep, &bad, NULL);
 	bad.health = PROTO_HEALTH_ERR;
 	expect_accept(&codec_status_rep, &bad, NULL);
+	bad = m;
+	bad.osds_unrepairable = 7; /* more than nosds */
+	expect_reject(&codec_status_rep, &bad, NULL);
+	bad.osds_unrepairable = 6;
+	expect_accept(&codec_status_rep, &bad, NULL);
+	bad = m;
+	check_scrub_field(&codec_status_rep, &bad, NULL, &bad.scrub);
+}
+
+static void test_osd_stats_rep(void **state)
+{
+	struct proto_admin_osd_stats st[3] = {
+	    {.id = 0, .scrub = {0}},
+	    {.id = 5, .scrub = scrub_sample},
+	    {.id = 4095, .scrub = {.scrubbed = UINT64_MAX, .bad = 1, .repaired = 1}}};
+	struct proto_admin_osd_stats got[3];
+	struct proto_admin_osd_stats_rep m = {.count = 3, .osds = st};
+	struct proto_admin_osd_stats_rep tmpl = {.cap = 3, .osds = got}, out;
+
+	(void)state;
+	assert_int_equal(check_codec(&codec_osd_stats_rep, &m, &tmpl, &out), 4 + 3 * 36);
+	assert_int_equal(out.count, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(got[i].id, st[i].id);
+		assert_scrub_eq(&got[i].scrub, &st[i].scrub);
+	}
+	check_scrub_field(&codec_osd_stats_rep, &m, &tmpl, &st[1].scrub);
+	m.count = 0;
+	assert_int_equal(check_codec(&codec_osd_stats_rep, &m, &tmpl, &out), 4);
+	m.count = 3;
+	tmpl.cap = 2;
+	expect_reject(&codec_osd_stats_rep, &m, &tmpl);
+	tmpl.cap = 3;
+	st[2].id = 5; /* repeated id */
+	expect_reject(&codec_osd_stats_rep, &m, &tmpl);
+	st[2].id = 4;
+	expect_reject(&codec_osd_stats_rep, &m, &tmpl);
+	st[2].id = 6;
+	expect_accept(&codec_osd_stats_rep, &m, &tmpl);
+}
+
+static void test_osd_stats_rep_max(void **state)
+{
+	const uint32_t n = PROTO_MAP_OSDS_MAX + 1;
+	struct proto_admin_osd_stats *st = calloc(n, sizeof(*st));
+	struct proto_admin_osd_stats *got = calloc(n, sizeof(*got));
+	struct proto_admin_osd_stats_rep m = {.count = n - 1, .osds = st};
+	struct proto_admin_osd_stats_rep tmpl = {.cap = n, .osds = got};
+
+	(void)state;
+	assert_non_null(st);
+	assert_non_null(got);
+	for (uint32_t i = 0; i < n; i++)
+		st[i].id = i;
+	expect_accept(&codec_osd_stats_rep, &m, &tmpl);
+	m.count = n;
+	expect_reject(&codec_osd_stats_rep, &m, &tmpl);
+	free(got);
+	free(st);
 }
 
 static void test_osd_set_in_req(void **state)
@@ -657,6 +841,9 @@ int main(void)
 	    cmocka_unit_test(test_pool_create_rep),   cmocka_unit_test(test_pool_list_rep),
 	    cmocka_unit_test(test_pool_list_rep_max), cmocka_unit_test(test_status_rep),
 	    cmocka_unit_test(test_osd_set_in_req),
+	    cmocka_unit_test(test_osd_heartbeat_req_max),
+	    cmocka_unit_test(test_osd_stats_rep),
+	    cmocka_unit_test(test_osd_stats_rep_max),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
