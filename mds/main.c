@@ -174,7 +174,7 @@ static int mkdir_p(const char *path)
 static void orphan_freed(void *arg, const struct ns_drop *d)
 {
 	(void)arg;
-	/* The OSD data path (a later issue) will delete the chunks. */
+	/* Deleting the chunks of freed files is not built yet (see README). */
 	log_debug("mds: orphan %#llx of the previous run freed: %llu bytes in pool %u",
 		  (unsigned long long)d->ino, (unsigned long long)d->size, d->layout.pool_id);
 }

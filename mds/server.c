@@ -227,7 +227,7 @@ void srv_data_freed(const struct ns_drop *d)
 {
 	/*
 	 * The chunks of a freed file live on the OSDs; deleting them is the
-	 * data path's job (a later issue).  Until then they stay, and this
+	 * data path's job, not built yet (see README).  Until then they stay, and this
 	 * line says which file they belonged to.
 	 */
 	if (d->freed && S_ISREG(d->mode))
