@@ -67,7 +67,7 @@ struct cairn_status {
 	uint64_t capacity; /* bytes, over the OSDs that are in */
 	uint64_t used;
 	int health; /* enum cairn_health; WARN at least while osds_unrepairable > 0 */
-	uint32_t osds_unrepairable;	/* OSDs reporting unrepairable chunks */
+	uint32_t osds_unrepairable;	 /* OSDs reporting unrepairable chunks */
 	struct cairn_scrub_counts scrub; /* summed over the OSDs */
 };
 

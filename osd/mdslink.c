@@ -214,13 +214,14 @@ static void heartbeat_stats(struct osd_mdslink *l, struct proto_admin_osd_heartb
 	}
 	qsort(l->usage, n, sizeof(l->usage[0]), usage_cmp);
 	for (size_t i = 0; i < n; i++) {
-		if (l->usage[i].pool == 0 || (k > 0 && l->hb_pools[k - 1].pool_id == l->usage[i].pool))
+		const struct osd_pool_usage *u = &l->usage[i];
+
+		if (u->pool == 0 || (k > 0 && l->hb_pools[k - 1].pool_id == u->pool))
 			continue; /* not a pool of the map; ids are unique anyway */
-		l->hb_pools[k++] = (struct proto_admin_pool_usage){
-		    .pool_id = l->usage[i].pool,
-		    .chunks = l->usage[i].chunks,
-		    .logical = l->usage[i].logical_bytes,
-		    .stored = l->usage[i].stored_bytes};
+		l->hb_pools[k++] = (struct proto_admin_pool_usage){.pool_id = u->pool,
+								   .chunks = u->chunks,
+								   .logical = u->logical_bytes,
+								   .stored = u->stored_bytes};
 	}
 	q->npools = (uint32_t)k;
 	q->pools = l->hb_pools;

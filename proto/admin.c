@@ -244,8 +244,9 @@ int proto_admin_status_rep_decode(struct wire_dec *d, struct proto_admin_status_
 	m->osds_unrepairable = wire_dec_u32(d);
 	scrub_counts_dec(d, &m->scrub);
 	if (m->epoch == 0 || m->nosds > PROTO_MAP_OSDS_MAX || m->osds_up > m->nosds ||
-	    m->osds_in > m->nosds || m->osds_unrepairable > m->nosds || m->nshards == 0 || m->nshards > PROTO_MAP_SHARDS_MAX ||
-	    m->npools > PROTO_MAP_POOLS_MAX || m->health > PROTO_HEALTH_ERR)
+	    m->osds_in > m->nosds || m->osds_unrepairable > m->nosds || m->nshards == 0 ||
+	    m->nshards > PROTO_MAP_SHARDS_MAX || m->npools > PROTO_MAP_POOLS_MAX ||
+	    m->health > PROTO_HEALTH_ERR)
 		wire_dec_fail(d);
 	return wire_dec_finish(d);
 }

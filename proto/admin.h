@@ -107,7 +107,7 @@ struct proto_admin_osd_heartbeat_req {
 	uint64_t used;
 	struct proto_admin_scrub_counts scrub;
 	uint32_t npools;
-	uint32_t cap;				/* not on the wire */
+	uint32_t cap;			      /* not on the wire */
 	struct proto_admin_pool_usage *pools; /* not owned */
 };
 
@@ -133,8 +133,8 @@ struct proto_admin_pool_create_rep {
  */
 struct proto_admin_pool_list_rep {
 	uint32_t count;
-	uint32_t cap;				/* not on the wire */
-	struct proto_map_pool *pools;		/* not owned */
+	uint32_t cap;			      /* not on the wire */
+	struct proto_map_pool *pools;	      /* not owned */
 	struct proto_admin_pool_usage *usage; /* not owned; parallel to pools */
 };
 
@@ -154,8 +154,8 @@ struct proto_admin_status_rep {
 	uint32_t npools;
 	uint64_t capacity; /* bytes, over all OSDs that are in */
 	uint64_t used;
-	uint8_t health; /* enum proto_admin_health */
-	uint32_t osds_unrepairable;		/* OSDs reporting unrepairable > 0 */
+	uint8_t health;			       /* enum proto_admin_health */
+	uint32_t osds_unrepairable;	       /* OSDs reporting unrepairable > 0 */
 	struct proto_admin_scrub_counts scrub; /* summed over the OSDs */
 };
 
@@ -181,7 +181,7 @@ struct proto_admin_osd_stats {
  */
 struct proto_admin_osd_stats_rep {
 	uint32_t count;
-	uint32_t cap;			     /* not on the wire */
+	uint32_t cap;			    /* not on the wire */
 	struct proto_admin_osd_stats *osds; /* not owned */
 };
 

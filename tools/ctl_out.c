@@ -149,8 +149,8 @@ static void pool_json(FILE *f, const struct cairn_pool_info *p)
 
 void ctl_print_pools(FILE *f, const struct cairn_pool_info *pools, size_t n, bool json, int indent)
 {
-	static const char *const hdr[] = {"ID",		 "NAME", "SCHEME", "CHUNK", "MEDIA",
-					  "PGS",	 "COMPRESSION", "DATA", "USED",	 "RATIO"};
+	static const char *const hdr[] = {"ID",	 "NAME",	"SCHEME", "CHUNK", "MEDIA",
+					  "PGS", "COMPRESSION", "DATA",	  "USED",  "RATIO"};
 	const unsigned ncols = sizeof(hdr) / sizeof(hdr[0]);
 	char(*cells)[CELL];
 
@@ -208,9 +208,9 @@ static void osd_json(FILE *f, const struct cairn_osd_info *o)
 
 void ctl_print_osds(FILE *f, const struct cairn_osd_info *osds, size_t n, uint64_t epoch, bool json)
 {
-	static const char *const hdr[] = {"ID",	      "ADDRESS",  "HOST",     "MEDIA",
-					  "STATE",    "WEIGHT",	  "CAPACITY", "USED",
-					  "SCRUBBED", "BAD",	  "REPAIRED", "UNREPAIRABLE"};
+	static const char *const hdr[] = {"ID",	      "ADDRESS", "HOST",     "MEDIA",
+					  "STATE",    "WEIGHT",	 "CAPACITY", "USED",
+					  "SCRUBBED", "BAD",	 "REPAIRED", "UNREPAIRABLE"};
 	const unsigned ncols = sizeof(hdr) / sizeof(hdr[0]);
 	char(*cells)[CELL];
 

@@ -696,9 +696,12 @@ static int pool_create(const char *name, uint8_t scheme, uint8_t k, uint8_t m, u
 	return rc;
 }
 
+static struct proto_admin_pool_usage pool_usage[PROTO_MAP_POOLS_MAX];
+
+/* POOL_LIST into pools[0..cap); their usage into pool_usage. */
 static int pool_list(struct proto_map_pool *pools, uint32_t cap)
 {
-	struct proto_admin_pool_list_rep rep = {.cap = cap, .pools = pools};
+	struct proto_admin_pool_list_rep rep = {.cap = cap, .pools = pools, .usage = pool_usage};
 	struct rpc_msg *r;
 	int rc = mh_call(cli(), PROTO_OP_ADMIN_POOL_LIST, NULL, 0, &r);
 
@@ -838,6 +841,86 @@ static void test_osds(void)
 	printf("ok - OSD register, heartbeat, down after %d ms, up, out\n", OSD_DOWN_MS);
 }
 
+static int heartbeat_stats(uint32_t id, const struct proto_admin_scrub_counts *scrub,
+			   struct proto_admin_pool_usage *pools, uint32_t npools, uint64_t *epoch)
+{
+	struct proto_admin_osd_heartbeat_req q = {
+	    .id = id, .used = 1ull << 20, .scrub = *scrub, .npools = npools, .pools = pools};
+	struct proto_admin_epoch_rep rep = {0};
+	int rc = RPC(PROTO_OP_ADMIN_OSD_HEARTBEAT, proto_admin_osd_heartbeat_req_encode, &q,
+		     proto_admin_epoch_rep_decode, &rep);
+
+	*epoch = rep.epoch;
+	return rc;
+}
+
+static int osd_stats(struct proto_admin_osd_stats *osds, uint32_t cap)
+{
+	struct proto_admin_osd_stats_rep rep = {.cap = cap, .osds = osds};
+	struct rpc_msg *r;
+	int rc = mh_call(cli(), PROTO_OP_ADMIN_OSD_STATS, NULL, 0, &r);
+
+	MH_CHECK_RC(rc, 0);
+	DEC(proto_admin_osd_stats_rep_decode, r, &rep);
+	rpc_msg_free(r);
+	return (int)rep.count;
+}
+
+/* Heartbeat statistics: summed per pool, kept per OSD, no epoch. */
+static void test_osd_report(void)
+{
+	struct proto_admin_pool_usage a[3] = {
+	    {.pool_id = 1, .chunks = 6, .logical = 600, .stored = 200},
+	    {.pool_id = 3, .chunks = 1, .logical = 10, .stored = 10},
+	    {.pool_id = 77, .chunks = 5, .logical = 5, .stored = 5}};
+	struct proto_admin_pool_usage b[1] = {
+	    {.pool_id = 1, .chunks = 4, .logical = 400, .stored = 100}};
+	const struct proto_admin_scrub_counts sa = {
+	    .scrubbed = 50, .bad = 3, .repaired = 2, .unrepairable = 1};
+	const struct proto_admin_scrub_counts sb = {.scrubbed = 20, .bad = 1, .repaired = 1};
+	struct proto_admin_osd_stats osds[8];
+	struct proto_map_pool pools[PROTO_MAP_POOLS_MAX];
+	struct proto_admin_status_rep st;
+	uint64_t epoch, e;
+	int n;
+
+	MH_CHECK_RC(osd_register(2, "hostb", 1ull << 30, &e), 0);
+	MH_CHECK_RC(osd_register(3, "hostc", 1ull << 30, &epoch), 0);
+	MH_CHECK_RC(heartbeat_stats(2, &sa, a, 3, &e), 0);
+	MH_CHECK(e == epoch);
+	MH_CHECK_RC(heartbeat_stats(3, &sb, b, 1, &e), 0);
+	MH_CHECK(e == epoch);
+	n = pool_list(pools, PROTO_MAP_POOLS_MAX);
+	MH_CHECK(n == 3 && pools[0].id == 1 && pools[2].id == 3);
+	MH_CHECK(pool_usage[0].pool_id == 1 && pool_usage[0].chunks == 10 &&
+		 pool_usage[0].logical == 1000 && pool_usage[0].stored == 300);
+	MH_CHECK(pool_usage[1].chunks == 0 && pool_usage[1].logical == 0 &&
+		 pool_usage[1].stored == 0);
+	MH_CHECK(pool_usage[2].chunks == 1 && pool_usage[2].stored == 10);
+	n = osd_stats(osds, 8);
+	MH_CHECK(n == 3 && osds[0].id == 1 && osds[1].id == 2 && osds[2].id == 3);
+	MH_CHECK(osds[0].scrub.scrubbed == 0 && osds[1].scrub.bad == 3 &&
+		 osds[1].scrub.unrepairable == 1 && osds[2].scrub.repaired == 1);
+	MH_CHECK_RC(status(&st), 0);
+	MH_CHECK(st.osds_unrepairable == 1 && st.scrub.scrubbed == 70 && st.scrub.bad == 4 &&
+		 st.scrub.repaired == 3 && st.scrub.unrepairable == 1);
+	MH_CHECK(st.health != PROTO_HEALTH_OK);
+	/* The latest heartbeat replaces the previous one. */
+	MH_CHECK_RC(heartbeat_stats(2, &sb, b, 1, &e), 0);
+	n = pool_list(pools, PROTO_MAP_POOLS_MAX);
+	MH_CHECK(pool_usage[0].chunks == 8 && pool_usage[0].logical == 800 &&
+		 pool_usage[2].chunks == 0);
+	MH_CHECK_RC(status(&st), 0);
+	MH_CHECK(st.osds_unrepairable == 0 && st.scrub.unrepairable == 0 && st.epoch == epoch);
+	/* Pools out of order, or impossible scrub counts: refused. */
+	a[0].pool_id = 4;
+	MH_CHECK_RC(heartbeat_stats(2, &sa, a, 2, &e), -CAIRN_EBADFRAME);
+	MH_CHECK_RC(heartbeat_stats(2, &(struct proto_admin_scrub_counts){.bad = 1}, b, 1, &e),
+		    -CAIRN_EBADFRAME);
+	MH_CHECK_RC(raw(PROTO_OP_ADMIN_OSD_STATS, "x", 1), -CAIRN_EBADFRAME);
+	printf("ok - heartbeat pool usage and scrub counts: POOL_LIST, OSD_STATS, STATUS\n");
+}
+
 /* ---- restarts ---- */
 
 static struct rpc_client *own_client(void)
@@ -885,7 +968,8 @@ static void test_restart(void)
 	MH_CHECK(w.epoch == epoch && w.ms < 200 + WATCH_MS / 2);
 	mh_shard_up(&C, 0);
 	MH_CHECK_RC(map_get(0, &e2, &pm), 0);
-	MH_CHECK(e2 >= epoch && pm.npools == 3 && pm.nosds == 1 && pm.nshards == 1);
+	/* OSD 1 (out) and OSDs 2 and 3 of test_osd_report. */
+	MH_CHECK(e2 >= epoch && pm.npools == 3 && pm.nosds == 3 && pm.nshards == 1);
 	MH_CHECK(pm.osds[0].id == 1 && !(pm.osds[0].flags & PROTO_MAP_OSD_IN)); /* still out */
 	MH_CHECK(pm.pools[2].id == 3 && pm.pools[2].k == 2 && pm.pools[2].m == 1);
 	proto_map_free(&pm);
@@ -996,6 +1080,7 @@ int main(int argc, char **argv)
 	test_pools();
 	test_watch();
 	test_osds();
+	test_osd_report();
 	test_restart();
 	test_corrupt_map();
 	MH_CHECK_RC(mh_shard_stop(&C, 0, SIGTERM), 0);

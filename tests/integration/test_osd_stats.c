@@ -324,14 +324,15 @@ static void test_unrepairable(struct cairn *c)
 int main(int argc, char **argv)
 {
 	struct tc_opts o = {
-		.osds = 6,
-		.hosts = 3,
-		.tmpfs_osd = -1,
-		.osd_cfg = "scrub_rate = \"0\"; workers = 2;",
-		.pools = "{ name = \"zst\"; scheme = \"ec:4+2\"; chunk_size = \"64K\"; media = \"nvme\";"
-			 "  pg_count = 8; compression = \"zstd\"; },"
-			 "{ name = \"plain\"; scheme = \"ec:4+2\"; chunk_size = \"64K\"; media = \"nvme\";"
-			 "  pg_count = 8; compression = \"none\"; }",
+	    .osds = 6,
+	    .hosts = 3,
+	    .tmpfs_osd = -1,
+	    .osd_cfg = "scrub_rate = \"0\"; workers = 2;",
+	    .pools =
+		"{ name = \"zst\"; scheme = \"ec:4+2\"; chunk_size = \"64K\"; media = \"nvme\";"
+		"  pg_count = 8; compression = \"zstd\"; },"
+		"{ name = \"plain\"; scheme = \"ec:4+2\"; chunk_size = \"64K\"; media = \"nvme\";"
+		"  pg_count = 8; compression = \"none\"; }",
 	};
 	struct cairn *c = NULL;
 	int ret;

@@ -840,10 +840,8 @@ int main(void)
 	    cmocka_unit_test(test_osd_heartbeat_req), cmocka_unit_test(test_pool_create_req),
 	    cmocka_unit_test(test_pool_create_rep),   cmocka_unit_test(test_pool_list_rep),
 	    cmocka_unit_test(test_pool_list_rep_max), cmocka_unit_test(test_status_rep),
-	    cmocka_unit_test(test_osd_set_in_req),
-	    cmocka_unit_test(test_osd_heartbeat_req_max),
-	    cmocka_unit_test(test_osd_stats_rep),
-	    cmocka_unit_test(test_osd_stats_rep_max),
+	    cmocka_unit_test(test_osd_set_in_req),    cmocka_unit_test(test_osd_heartbeat_req_max),
+	    cmocka_unit_test(test_osd_stats_rep),     cmocka_unit_test(test_osd_stats_rep_max),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -87,7 +87,10 @@ static const struct cairn_pool_info pools[] = {
      .media = CAIRN_MEDIA_NVME,
      .compression = CAIRN_COMPRESS_NONE,
      .chunk_size = 1u << 20,
-     .pg_count = 128},
+     .pg_count = 128,
+     .chunks = 12,
+     .logical_bytes = 12u << 20,
+     .stored_bytes = 12u << 20},
     {.id = 12,
      .name = "scratch-long-name",
      .scheme = CAIRN_SCHEME_REP,
@@ -96,7 +99,8 @@ static const struct cairn_pool_info pools[] = {
      .media = CAIRN_MEDIA_HDD,
      .compression = CAIRN_COMPRESS_ZSTD,
      .chunk_size = 4u << 20,
-     .pg_count = 64},
+     .pg_count = 64,
+     .chunks = 0},
 };
 
 static void test_pools(void **state)
@@ -111,13 +115,25 @@ static void test_pools(void **state)
 	assert_memory_equal(buf, "ID  NAME               SCHEME", 29);
 	second = strchr(buf, '\n') + 1;
 	assert_memory_equal(second, "1   default            ec:4+2", 29);
-	contains("12  scratch-long-name  rep:2   4M     hdd    64   zstd\n");
+	contains(
+	    "ID  NAME               SCHEME  CHUNK  MEDIA  PGS  COMPRESSION  DATA     USED      "
+	    "RATIO\n");
+	/* DATA: 12 MiB of chunks of a 4+2 pool hold 8 MiB of data. */
+	contains(
+	    "1   default            ec:4+2  1M     nvme   128  none         8.0 MiB  12.0 MiB  "
+	    "1.00\n");
+	contains(
+	    "12  scratch-long-name  rep:2   4M     hdd    64   zstd         0 B      0 B       "
+	    "-\n");
 	f = mem();
 	ctl_print_pools(f, pools, 2, true, 0);
 	fclose(f);
 	contains("[{\"id\":1,\"name\":\"default\",\"scheme\":\"ec:4+2\",\"k\":4,\"m\":2,"
 		 "\"chunk_size\":1048576,\"media\":\"nvme\",\"pg_count\":128,"
-		 "\"compression\":\"none\"},{\"id\":12,");
+		 "\"compression\":\"none\",\"chunks\":12,\"data_bytes\":8388608,"
+		 "\"logical_bytes\":12582912,\"stored_bytes\":12582912,"
+		 "\"compression_ratio\":1.000},{\"id\":12,");
+	contains("\"stored_bytes\":0,\"compression_ratio\":null}]");
 	assert_int_equal(buf[len - 1], '\n');
 	f = mem();
 	ctl_print_pools(f, NULL, 0, false, 0);
@@ -136,7 +152,8 @@ static void test_osds(void **state)
 	     .in = true,
 	     .weight = 100,
 	     .capacity = 1ull << 40,
-	     .used = 0},
+	     .used = 0,
+	     .scrub = {.scrubbed = 1500, .bad = 2, .repaired = 1, .unrepairable = 1}},
 	    {.id = 7,
 	     .addr = "10.0.0.2:7500",
 	     .host = "node\"b",
@@ -152,8 +169,12 @@ static void test_osds(void **state)
 	(void)state;
 	ctl_print_osds(f, o, 2, 9, false);
 	fclose(f);
-	contains("ID  ADDRESS        HOST    MEDIA  STATE     WEIGHT  CAPACITY  USED\n");
-	contains("0   10.0.0.1:7500  node-a  ssd    up,in     100     1.0 TiB   0 B\n");
+	contains(
+	    "ID  ADDRESS        HOST    MEDIA  STATE     WEIGHT  CAPACITY  USED  SCRUBBED  BAD  "
+	    "REPAIRED  UNREPAIRABLE\n");
+	contains(
+	    "0   10.0.0.1:7500  node-a  ssd    up,in     100     1.0 TiB   0 B   1500      2    "
+	    "1         1\n");
 	contains("down,out");
 	contains("map epoch 9\n");
 	f = mem();
@@ -161,7 +182,8 @@ static void test_osds(void **state)
 	fclose(f);
 	contains("{\"epoch\":9,\"osds\":[{\"id\":0,\"addr\":\"10.0.0.1:7500\",\"host\":\"node-a\","
 		 "\"media\":\"ssd\",\"up\":true,\"in\":true,\"weight\":100,"
-		 "\"capacity\":1099511627776,\"used\":0},");
+		 "\"capacity\":1099511627776,\"used\":0,\"scrubbed\":1500,\"bad\":2,"
+		 "\"repaired\":1,\"unrepairable\":1},");
 	contains("\"host\":\"node\\\"b\"");
 	f = mem();
 	ctl_print_osds(f, NULL, 0, 3, false);
@@ -171,22 +193,25 @@ static void test_osds(void **state)
 
 static void test_status(void **state)
 {
-	struct ctl_status s = {.name = "cairn",
-			       .nshards = 2,
-			       .shard_addr = {"127.0.0.1:7400", "127.0.0.1:7401"},
-			       .shard_status = {0, -ETIMEDOUT},
-			       .status_rc = 0,
-			       .st = {.epoch = 5,
-				      .nshards = 2,
-				      .nosds = 6,
-				      .osds_up = 5,
-				      .osds_in = 4,
-				      .npools = 2,
-				      .capacity = 6ull << 40,
-				      .used = 1ull << 30,
-				      .health = CAIRN_HEALTH_WARN},
-			       .pools = (struct cairn_pool_info *)pools,
-			       .npools = 2};
+	struct ctl_status s = {
+	    .name = "cairn",
+	    .nshards = 2,
+	    .shard_addr = {"127.0.0.1:7400", "127.0.0.1:7401"},
+	    .shard_status = {0, -ETIMEDOUT},
+	    .status_rc = 0,
+	    .st = {.epoch = 5,
+		   .nshards = 2,
+		   .nosds = 6,
+		   .osds_up = 5,
+		   .osds_in = 4,
+		   .npools = 2,
+		   .capacity = 6ull << 40,
+		   .used = 1ull << 30,
+		   .health = CAIRN_HEALTH_WARN,
+		   .osds_unrepairable = 1,
+		   .scrub = {.scrubbed = 9, .bad = 3, .repaired = 1, .unrepairable = 2}},
+	    .pools = (struct cairn_pool_info *)pools,
+	    .npools = 2};
 	FILE *f = mem();
 
 	(void)state;
@@ -198,6 +223,8 @@ static void test_status(void **state)
 	contains("health:   warn\n");
 	contains("map:      epoch 5\n");
 	contains("osds:     6 total: 5 up, 1 down; 4 in, 2 out\n");
+	contains("scrub:    9 chunks verified, 3 bad, 1 repaired, 2 unrepairable\n");
+	contains("warning:  1 OSD reports chunks scrub could not repair (cairnctl osd ls)\n");
 	contains("space:    1.0 GiB used of 6.0 TiB\n");
 	contains("  ID  NAME");
 	f = mem();
@@ -208,6 +235,8 @@ static void test_status(void **state)
 	contains("\"reachable\":false,\"error\":\"");
 	contains("\"shards_reachable\":1,\"health\":\"warn\",\"epoch\":5,\"osds\":{\"total\":6,"
 		 "\"up\":5,\"down\":1,\"in\":4,\"out\":2}");
+	contains(",\"scrub\":{\"scrubbed\":9,\"bad\":3,\"repaired\":1,\"unrepairable\":2,"
+		 "\"osds_unrepairable\":1}");
 	contains(",\"pools\":[{\"id\":1,");
 	assert_string_equal(buf + len - 3, "]}\n");
 	/* shard 0 down: no summary at all */
