@@ -3,7 +3,7 @@
  *
  * NAME
  *	libcairn - talk to a Cairn cluster: namespace operations on the metadata
- *	shards, the cluster map, and (in later releases) file data on the OSDs
+ *	shards, the cluster map, and file data on the OSDs
  *
  * DESCRIPTION
  *	A struct cairn is one connection to one cluster, opened from its
@@ -15,9 +15,9 @@
  *	path conveniences at the end walk a path with lookups, for tools and
  *	programs that do not go through a mount.
  *
- *	This release has the metadata half.  File contents (read and write
- *	over the OSDs) come next and will use the open handles of
- *	cairn_create() and cairn_open_meta(); nothing here will change.
+ *	File contents are read and written through struct cairn_file
+ *	(cairn_file_open(), cairn_pread(), cairn_pwrite(), ...), straight
+ *	to and from the OSDs.
  *
  * THREADS
  *	Every function may be called from any number of threads at once on the
@@ -58,6 +58,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <time.h>
 
 #ifdef __cplusplus
@@ -469,6 +470,80 @@ int cairn_close_meta(struct cairn *c, const struct cairn_cred *cred, uint64_t in
  */
 int cairn_fsync_meta(struct cairn *c, const struct cairn_cred *cred, uint64_t ino, uint64_t fh,
 		     const struct cairn_publish *pub, bool datasync, struct cairn_attr *out);
+
+/* ---- File data ----
+ *
+ * A struct cairn_file is an open regular file: its handle on the MDS and
+ * its layout.  Reads go straight to the OSDs holding the data chunks of the
+ * range asked for (several stripes at once); a chunk whose OSD is down, does
+ * not answer, or reports a checksum error is rebuilt from parity, and chunk
+ * versions that disagree (a write interrupted by a crash) resolve to the
+ * newest version held by k chunks.  Writes go stripe by stripe to each
+ * stripe's primary OSD, in parallel, and return once durable on every up
+ * member of the stripe's acting set.  Holes (never written) read as zeros
+ * and store nothing.  The size this handle learnt (its writes and
+ * truncates) is published on the MDS by cairn_fsync() and
+ * cairn_file_close(), so other clients see it after those (close-to-open
+ * consistency); reads through a handle end at the size it knows.
+ * A handle may be used by several threads at once; the
+ * caller orders writes that overlap.  Offsets are 64-bit; sizes up to 2^63.
+ */
+struct cairn_file;
+
+/*
+ * Opens regular file ino (flags: open(2) flags as for cairn_open_meta();
+ * O_TRUNC with write access frees the chunks and sets the size to 0).
+ * Returns 0 and *out, the errors of cairn_open_meta(), -EISDIR, -EINVAL
+ * (not a regular file, or no layout), and those of cairn_ftruncate().
+ */
+int cairn_file_open(struct cairn *c, const struct cairn_cred *cred, uint64_t ino, int flags,
+		    struct cairn_file **out);
+
+/* Creates parent/name and opens it.  Returns 0 and *out, or cairn_create()'s errors. */
+int cairn_file_create(struct cairn *c, const struct cairn_cred *cred, uint64_t parent,
+		      const char *name, uint32_t mode, int flags, struct cairn_file **out);
+
+/*
+ * pread(2): up to len bytes at off, fewer at the end of file.  Returns the
+ * count (0 at or past the end), -EBADF (opened write-only), -EINVAL, -EIO
+ * (more than m chunks of a stripe unavailable, or no version held by k
+ * chunks), -ENOMEM, -ETIMEDOUT (the cluster map could not be fetched).
+ */
+ssize_t cairn_pread(struct cairn_file *f, void *buf, size_t len, uint64_t off);
+
+/*
+ * pwrite(2): len bytes at off (never short), durable when it returns.
+ * Returns len, -EBADF (opened read-only), -EFBIG (past 2^63), -EINVAL,
+ * -EIO (fewer than k members of a stripe up, or retries exhausted),
+ * -ENOSPC (an OSD's disk is full), -ENOMEM.  After an error some stripes of
+ * the range may hold the new bytes and others the old ones.
+ */
+ssize_t cairn_pwrite(struct cairn_file *f, const void *buf, size_t len, uint64_t off);
+
+/*
+ * ftruncate(2): down frees the chunks past the new end (and zeros the rest
+ * of its stripe), up only changes the size (a hole).  Returns 0, -EBADF
+ * (read-only), -EFBIG, and the errors of cairn_pwrite() and cairn_setattr().
+ */
+int cairn_ftruncate(struct cairn_file *f, uint64_t size);
+
+/*
+ * fsync(2) / fdatasync(2): data is already durable; publishes the size and
+ * mtime on the MDS durably.  Returns 0 or cairn_fsync_meta()'s errors.
+ */
+int cairn_fsync(struct cairn_file *f, bool datasync);
+
+/*
+ * Publishes like cairn_fsync() (not synced) and releases the handle, which
+ * is freed whatever the result.  Returns 0 or cairn_close_meta()'s errors.
+ * NULL is allowed.
+ */
+int cairn_file_close(struct cairn_file *f);
+
+/* The handle's inode, the size it knows, and its layout (0 / -EINVAL for NULL). */
+uint64_t cairn_file_ino(const struct cairn_file *f);
+uint64_t cairn_file_size(struct cairn_file *f);
+int cairn_file_layout(const struct cairn_file *f, struct cairn_layout *out);
 
 /* ---- Paths ----
  *

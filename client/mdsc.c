@@ -89,6 +89,8 @@ int mdsc_new(const struct cfg *cfg, const struct auth_key *key, const struct mds
 	if (!m)
 		return -ENOMEM;
 	m->cfg = cfg;
+	m->key = key;
+	pthread_mutex_init(&m->osd_lock, NULL);
 	m->nshards = (uint16_t)cfg->mds.shard_count;
 	m->timeout_ms = o->timeout_ms ? o->timeout_ms : (int)cfg->rpc.timeout_ms;
 	pthread_mutex_init(&m->map_lock, NULL);
@@ -120,6 +122,10 @@ void mdsc_free(struct mdsc *m)
 	mdsc_watch_stop(m);
 	for (uint16_t i = 0; i < m->nshards; i++)
 		rpc_client_free(m->cli[i]);
+	for (size_t i = 0; i < m->nosds; i++)
+		rpc_client_free(m->osds[i].cli);
+	free(m->osds);
+	pthread_mutex_destroy(&m->osd_lock);
 	mdsc_map_cleanup(m);
 	rpc_engine_free(m->eng);
 	pthread_cond_destroy(&m->watch_cond);
@@ -340,5 +346,60 @@ int mdsc_dec_check(int rc, uint16_t opcode)
 		log_error("malformed reply to opcode %#x from the mds", opcode);
 		return -EIO;
 	}
+	return rc;
+}
+
+/* Adds a client for addr to m->osds; under osd_lock. */
+static int osd_client_add(struct mdsc *m, const char *addr, struct rpc_client **out)
+{
+	struct mdsc_osd *n;
+	struct rpc_opts ro;
+	int rc;
+
+	if (m->nosds == MDSC_OSDS_MAX)
+		return -ENOMEM;
+	if (m->nosds == m->osd_cap) {
+		size_t cap = m->osd_cap ? m->osd_cap * 2 : 16;
+
+		n = realloc(m->osds, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		m->osds = n;
+		m->osd_cap = cap;
+	}
+	rc = rpc_opts_from_cfg(m, m->key, &ro);
+	if (rc)
+		return rc;
+	n = &m->osds[m->nosds];
+	snprintf(n->addr, sizeof(n->addr), "%s", addr);
+	rc = rpc_client_new(n->addr, &ro, &n->cli);
+	if (rc) {
+		log_error("osd at %s: %s", addr, error_str(rc));
+		return rc;
+	}
+	m->nosds++;
+	*out = n->cli;
+	return 0;
+}
+
+int mdsc_osd_client(struct mdsc *m, const char *addr, size_t alen, struct rpc_client **out)
+{
+	char a[MDSC_ADDR_MAX];
+	int rc = 0;
+
+	if (!m || !addr || !out || alen == 0 || alen >= sizeof(a))
+		return -EINVAL;
+	memcpy(a, addr, alen);
+	a[alen] = '\0';
+	pthread_mutex_lock(&m->osd_lock);
+	for (size_t i = 0; i < m->nosds; i++) {
+		if (strcmp(m->osds[i].addr, a) == 0) {
+			*out = m->osds[i].cli;
+			goto out;
+		}
+	}
+	rc = osd_client_add(m, a, out);
+out:
+	pthread_mutex_unlock(&m->osd_lock);
 	return rc;
 }

@@ -63,6 +63,14 @@ const char *mdsc_shard_addr(const struct mdsc *m, uint16_t shard);
  */
 struct rpc_client *mdsc_client(const struct mdsc *m, uint16_t shard);
 
+/*
+ * The RPC client of the OSD at addr (alen bytes, not NUL-terminated), on
+ * the mdsc's engine; created on first use and kept until mdsc_free().
+ * Returns 0 and *out, -EINVAL (bad address), -ENOMEM, or -errno of the RPC
+ * layer.
+ */
+int mdsc_osd_client(struct mdsc *m, const char *addr, size_t alen, struct rpc_client **out);
+
 /* An inode's home shard.  Returns 0, -EINVAL (ino 0), -ESTALE (no such shard). */
 int mdsc_ino_shard(const struct mdsc *m, uint64_t ino, uint16_t *shard);
 

@@ -20,8 +20,17 @@ struct rpc_engine;
 /* "[" host "]:" port and a NUL */
 #define MDSC_ADDR_MAX (CFG_HOST_MAX + 10)
 
+#define MDSC_OSDS_MAX 4096
+
+/* One OSD connection (data path), created on first use. */
+struct mdsc_osd {
+	char addr[MDSC_ADDR_MAX];
+	struct rpc_client *cli;
+};
+
 struct mdsc {
 	const struct cfg *cfg; /* borrowed */
+	const struct auth_key *key; /* borrowed */
 	int timeout_ms;
 	uint16_t nshards;
 	struct rpc_engine *eng;
@@ -43,6 +52,11 @@ struct mdsc {
 	bool w_done;	 /* its answer is in w_status / w_resp */
 	int w_status;
 	struct rpc_msg *w_resp;
+
+	/* OSD connections (osd_lock): grow only, freed by mdsc_free(). */
+	pthread_mutex_t osd_lock;
+	struct mdsc_osd *osds;
+	size_t nosds, osd_cap;
 };
 
 /* mdsc_map.c */
