@@ -654,7 +654,38 @@ int data_write(const struct data_file *f, const void *buf, size_t len, uint64_t 
 
 /* ---- truncate ---- */
 
-/* CHUNK_DELETE of every chunk of stripes [first, last] on their up members. */
+/* Sends CHUNK_DELETE of every chunk of stripe st to its members. */
+static int delete_send(struct dbatch *b, struct dcall *c, const struct data_file *f,
+		       const struct proto_map *map, uint64_t st)
+{
+	unsigned w = f->layout.k + f->layout.m;
+	uint32_t ids[W_MAX];
+	bool up[W_MAX];
+	int rc = stripe_acting(f, map, st, ids, up);
+
+	for (unsigned i = 0; i < w && rc == 0; i++) {
+		struct proto_osd_chunk_delete_req q = {.map_epoch = map->epoch,
+						       .pool_id = f->layout.pool_id,
+						       .id = {f->ino, st, (uint8_t)i}};
+		uint8_t body[BODY_MAX];
+		struct wire_enc e;
+		size_t blen = 0;
+
+		wire_enc_init(&e, body, sizeof(body));
+		proto_osd_chunk_delete_req_encode(&q, &e);
+		wire_enc_finish(&e, &blen);
+		dcall_send(b, &c[i], f, map, ids[i],
+			   &(struct rpc_call){.opcode = PROTO_OP_OSD_CHUNK_DELETE, .body = body,
+					      .body_len = (uint32_t)blen});
+	}
+	return rc;
+}
+
+/*
+ * CHUNK_DELETE of every chunk of stripes [first, last] on their up members,
+ * DATA_BATCH_STRIPES stripes at a time.  A down member keeps a stale chunk,
+ * which loses to the k members that have none.
+ */
 static int delete_stripes(const struct data_file *f, uint64_t first, uint64_t last)
 {
 	unsigned w = f->layout.k + f->layout.m;
@@ -662,43 +693,29 @@ static int delete_stripes(const struct data_file *f, uint64_t first, uint64_t la
 	struct dcall *c;
 	int rc;
 
-	c = calloc(W_MAX, sizeof(*c));
+	c = calloc((size_t)DATA_BATCH_STRIPES * W_MAX, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	rc = mdsc_map_get(f->mdsc, &mm);
-	for (uint64_t st = first; rc == 0 && st <= last; st++) {
-		uint32_t ids[W_MAX];
-		bool up[W_MAX];
+	while (rc == 0 && first <= last) {
+		uint64_t n = last - first + 1 < DATA_BATCH_STRIPES ? last - first + 1
+								 : DATA_BATCH_STRIPES;
 		struct dbatch b;
 
-		rc = stripe_acting(f, &mm->map, st, ids, up);
-		if (rc)
-			break;
+		memset(c, 0, (size_t)DATA_BATCH_STRIPES * W_MAX * sizeof(*c));
 		dbatch_init(&b);
-		for (unsigned i = 0; i < w; i++) {
-			struct proto_osd_chunk_delete_req q = {.map_epoch = mm->map.epoch,
-							       .pool_id = f->layout.pool_id,
-							       .id = {f->ino, st, (uint8_t)i}};
-			uint8_t body[BODY_MAX];
-			struct wire_enc e;
-			size_t blen = 0;
-
-			wire_enc_init(&e, body, sizeof(body));
-			proto_osd_chunk_delete_req_encode(&q, &e);
-			wire_enc_finish(&e, &blen);
-			dcall_send(&b, &c[i], f, &mm->map, ids[i],
-				   &(struct rpc_call){.opcode = PROTO_OP_OSD_CHUNK_DELETE,
-						      .body = body, .body_len = (uint32_t)blen});
-		}
+		for (uint64_t j = 0; j < n && rc == 0; j++)
+			rc = delete_send(&b, c + j * W_MAX, f, &mm->map, first + j);
 		dbatch_wait(&b);
-		for (unsigned i = 0; i < w; i++) {
+		for (size_t i = 0; i < n * W_MAX; i++) {
+			int st = c[i].status;
+
 			rpc_msg_free(c[i].resp);
-			c[i].resp = NULL;
-			/* a down member keeps a stale chunk that loses to k absent ones */
-			if (c[i].status && c[i].status != -ENOENT && c[i].status != -EHOSTDOWN &&
-			    c[i].status != -ETIMEDOUT && c[i].status != -ECONNRESET)
-				rc = c[i].status == -CAIRN_ESTALEMAP ? -EAGAIN : c[i].status;
+			if (i % W_MAX < w && st && st != -ENOENT && st != -EHOSTDOWN &&
+			    st != -ETIMEDOUT && st != -ECONNRESET && rc == 0)
+				rc = st == -CAIRN_ESTALEMAP ? -EAGAIN : st;
 		}
+		first += n;
 	}
 	if (mm)
 		mdsc_map_put(mm);

@@ -178,6 +178,7 @@ static void test_sparse(void)
 	size_t len = 1u << 20;
 	uint8_t *buf = malloc(len), *zero = calloc(1, len);
 	struct cairn_file *f = create("sparse");
+	int64_t t0;
 	int ret;
 
 	tc_fill(seed ^ 5, buf, len);
@@ -198,6 +199,14 @@ static void test_sparse(void)
 	TC_CHECK(ret == 0, "truncate up: %s", error_str(ret));
 	check(f, buf, 100, 100, base);
 	check(f, zero, len - 100, len - 100, base + 100);
+	t0 = tc_now_ms();
+	ret = cairn_ftruncate(f, UINT64_C(4) << 30);
+	TC_CHECK(ret == 0, "truncate to 4 GiB: %s", error_str(ret));
+	printf("truncate over 1 GiB of stripes: %" PRId64 " ms\n", tc_now_ms() - t0);
+	ret = cairn_ftruncate(f, base + len);
+	TC_CHECK(ret == 0, "truncate up: %s", error_str(ret));
+	check(f, zero, len, len, base);
+	check(f, buf, 100, 100, 1000);
 	cairn_file_close(f);
 	free(buf);
 	free(zero);
