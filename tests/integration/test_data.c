@@ -15,7 +15,9 @@
  * file written while degraded too) and, for 4+2, a third one: reads fail
  * with -EIO, never garbage.
  *
- * Usage: test_data CAIRN-MDS CAIRN-OSD ec|rep [SEED] (CAIRN_DATA_OPS:
+ * Also tools/examples/cairn-copy (put, get, a missing file) when given.
+ *
+ * Usage: test_data CAIRN-MDS CAIRN-OSD ec|rep [CAIRN-COPY [SEED]] (CAIRN_DATA_OPS:
  * number of random operations, default 2000); exits 77 if a binary is
  * missing.  Daemons are stopped by pid (cluster.h).
  */
@@ -27,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -248,6 +251,48 @@ static void test_corrupt(void)
 	printf("a flipped bit in a data chunk reads back right\n");
 }
 
+/* Runs cairn-copy -c CONF verb a b; returns its exit status. */
+static int run_copy(const char *bin, const char *verb, const char *a, const char *b)
+{
+	pid_t pid = fork();
+	int st;
+
+	TC_CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		execl(bin, bin, "-c", cl.conf, verb, a, b, (char *)NULL);
+		_exit(127);
+	}
+	TC_CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* tools/examples/cairn-copy: a local file in and out again. */
+static void test_example(const char *bin)
+{
+	size_t len = 3u * K * CS + 4321;
+	uint8_t *buf = malloc(len), *back = malloc(len + 1);
+	char in[600], out[600];
+	FILE *fp;
+
+	snprintf(in, sizeof(in), "%s/copy-in", cl.dir);
+	snprintf(out, sizeof(out), "%s/copy-out", cl.dir);
+	tc_fill(seed ^ 13, buf, len);
+	fp = fopen(in, "w");
+	TC_CHECK(fp && fwrite(buf, 1, len, fp) == len && fclose(fp) == 0, "write %s", in);
+	TC_CHECK(run_copy(bin, "put", in, "/copied") == 0, "cairn-copy put");
+	TC_CHECK(run_copy(bin, "get", "/copied", out) == 0, "cairn-copy get");
+	fp = fopen(out, "r");
+	TC_CHECK(fp && fread(back, 1, len + 1, fp) == len, "read %s", out);
+	fclose(fp);
+	TC_CHECK(memcmp(buf, back, len) == 0, "cairn-copy round trip differs");
+	TC_CHECK(run_copy(bin, "get", "/no-such-file", out) == 1, "cairn-copy of a missing file");
+	unlink(in);
+	unlink(out);
+	free(buf);
+	free(back);
+	printf("tools/examples/cairn-copy round trip ok\n");
+}
+
 static uint8_t *write_big(void)
 {
 	uint8_t *buf = malloc(BIG);
@@ -327,14 +372,14 @@ int main(int argc, char **argv)
 	int ret;
 
 	if (argc < 4 || (strcmp(argv[3], "ec") && strcmp(argv[3], "rep"))) {
-		printf("SKIP: usage: %s CAIRN-MDS CAIRN-OSD ec|rep [SEED]\n", argv[0]);
+		printf("SKIP: usage: %s CAIRN-MDS CAIRN-OSD ec|rep [CAIRN-COPY [SEED]]\n", argv[0]);
 		return 77;
 	}
 	ec = strcmp(argv[3], "ec") == 0;
 	K = ec ? 4 : 1;
 	M = 2;
 	o.pools = ec ? ec_first : rep_first;
-	seed = argc > 4 ? strtoull(argv[4], NULL, 0) : (uint64_t)time(NULL);
+	seed = argc > 5 ? strtoull(argv[5], NULL, 0) : (uint64_t)time(NULL);
 	rng = seed | 1;
 	printf("seed %" PRIu64 " pool %s\n", seed, argv[3]);
 	alarm(170);
@@ -345,6 +390,10 @@ int main(int argc, char **argv)
 	test_random(ops_env ? (unsigned)atoi(ops_env) : 2000);
 	test_sparse();
 	test_corrupt();
+	if (argc > 4 && access(argv[4], X_OK) == 0)
+		test_example(argv[4]);
+	else
+		printf("cairn-copy not given: example not run\n");
 	big = write_big();
 	test_degraded(big);
 	free(big);
