@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -229,9 +230,18 @@ static pid_t mh_spawn(struct mh_cluster *c, int i, char *const env[], const char
 	pid_t pid;
 
 	snprintf(shard, sizeof(shard), "%d", i);
+	pid_t parent = getpid();
+
 	pid = fork();
 	if (pid != 0)
 		return pid;
+	/*
+	 * A test killed outright (SIGKILL, a test-runner timeout) cannot stop
+	 * its shards by pid: let the kernel do it when the test goes away.
+	 */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
 	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
 	if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
