@@ -456,6 +456,11 @@ bool rpc_engine_on_thread(const struct rpc_engine *eng)
 	return cur_loop && cur_loop->eng == eng;
 }
 
+bool rpc_loop_on_thread(const struct rpc_loop *loop)
+{
+	return cur_loop == loop;
+}
+
 int rpc_engine_attach(const struct rpc_opts *o, int threads, struct rpc_engine **out,
 		      bool *private_eng)
 {

@@ -33,16 +33,23 @@
  *	queued behind a full socket are written by the I/O thread.  Frames
  *	submitted by several threads at once are gathered into one system call.
  *
- *	Receiving: always on the connection's I/O thread, which reads headers
- *	and bodies in 64 KiB chunks and bulk data straight into its destination.
- *	Server handlers run on the I/O thread when opts.workers is 0 (no thread
- *	hop; a handler must then not block), else on a pool of worker threads.
- *	Client completion callbacks always run on the client's I/O thread, never
- *	inside rpc_call_async().  No internal lock is held while a handler or
- *	callback runs: they may submit calls and reply freely, but must not call
- *	rpc_call_sync() (it returns -EDEADLK there), rpc_client_free() or
- *	rpc_server_stop() (these wait for the I/O thread they would be running
- *	on, and abort if called from it).
+ *	Receiving: on the connection's I/O thread, which reads headers and
+ *	bodies in 64 KiB chunks and bulk data straight into its destination.
+ *	One exception: a thread blocked in rpc_call_sync() reads the client's
+ *	connection itself when no other thread is reading it, until its answer
+ *	is in (the I/O thread stops watching the socket meanwhile), so a
+ *	blocking call costs one thread wake-up instead of two.  At most one
+ *	thread reads a connection at a time; the reading caller completes the
+ *	blocking calls whose answers it reads and hands every other answer to
+ *	the I/O thread.  Server handlers run on the I/O thread when
+ *	opts.workers is 0 (no thread hop; a handler must then not block), else
+ *	on a pool of worker threads.  Client completion callbacks always run on
+ *	the client's I/O thread, never inside rpc_call_async() and never on a
+ *	thread blocked in rpc_call_sync().  No internal lock is held while a
+ *	handler or callback runs: they may submit calls and reply freely, but
+ *	must not call rpc_call_sync() (it returns -EDEADLK there),
+ *	rpc_client_free() or rpc_server_stop() (these wait for the I/O thread
+ *	they would be running on, and abort if called from it).
  *
  *	Timeouts, reconnection and limits: each call has a deadline; a call
  *	waiting for a connection or for a free slot (the server's max_inflight,
@@ -171,7 +178,9 @@ int rpc_client_new(const char *addr, const struct rpc_opts *opts, struct rpc_cli
 /*
  * Closes the connection and completes every pending call with -ECANCELED
  * (on the I/O thread) before returning.  Must not race with calls being
- * submitted on cli.  NULL is allowed.
+ * submitted on cli; threads already blocked in rpc_call_sync() on cli
+ * return -ECANCELED, and rpc_client_free() waits until they have left it.
+ * NULL is allowed.
  */
 void rpc_client_free(struct rpc_client *cli);
 

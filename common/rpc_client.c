@@ -22,6 +22,16 @@
  * handles timeouts and reconnects with exponential back-off and jitter.
  * A request is refcounted: the tracking state owns one reference, and a
  * thread about to send it holds another.
+ *
+ * Blocking calls read their own answer when they can: a thread in
+ * rpc_call_sync() takes the connection's receive role if nobody reads
+ * (rpc_conn_rx_acquire), so one wake-up per call instead of two (the loop's,
+ * then the caller's).  It completes the blocking calls whose answers it
+ * reads, and passes the others to the loop thread (cli->cq), where every
+ * rpc_call_async() callback runs.  Blocking callers that find the role
+ * taken sleep until their call is done, by the reader or by the loop, which
+ * reads whenever no caller does.  rpc_client_free() waits for every
+ * blocking caller to leave.
  */
 #include "common/rpc_int.h"
 
@@ -46,7 +56,8 @@ struct cli_req {
 	struct rpc_list node;	   /* waitq or an id bucket (cli->lock) */
 	struct rpc_list dl_node;   /* deadline list while live (cli->lock) */
 	struct rpc_list send_node; /* a sender's local batch */
-	struct rpc_list done_node; /* a completer's local list */
+	struct rpc_list done_node; /* a completer's local list, or cli->cq */
+	struct rpc_msg *resp;	   /* its response while in cli->cq */
 	atomic_int refs;
 	enum req_state state;	   /* cli->lock */
 	struct rpc_conn *conn;	   /* set once when PENDING (cli->lock); ref held */
@@ -90,6 +101,12 @@ struct rpc_client {
 	int refuse_err;			/* lock: last handshake's EAUTH/EPROTOVER */
 	bool down_logged;		/* lock */
 	uint64_t rng;			/* lock */
+
+	/* Blocking calls (see the top comment). */
+	struct rpc_list cq;		/* lock: answered async requests for the loop */
+	struct rpc_task cq_task;	/* completes cq on the loop thread */
+	atomic_int sync_active;		/* threads inside rpc_call_sync() */
+	pthread_cond_t sync_gone;	/* lock: broadcast when closing and none left */
 };
 
 static const struct rpc_conn_ops cli_conn_ops;
@@ -361,10 +378,11 @@ int rpc_call_async(struct rpc_client *cli, const struct rpc_call *call, rpc_done
 	return 0;
 }
 
+/* One blocking call; its fields are under cli->lock. */
 struct sync_wait {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done;
+	pthread_cond_t cond;	/* waited on with cli->lock */
+	struct rpc_client *cli;
+	atomic_bool done;	/* set under cli->lock, polled by a reader */
 	int status;
 	struct rpc_msg *resp;
 };
@@ -372,37 +390,138 @@ struct sync_wait {
 static void sync_done(void *arg, int status, struct rpc_msg *resp)
 {
 	struct sync_wait *w = arg;
+	struct rpc_client *cli = w->cli;
 
-	pthread_mutex_lock(&w->lock);
+	pthread_mutex_lock(&cli->lock);
 	w->status = status;
 	w->resp = resp;
-	w->done = true;
+	atomic_store_explicit(&w->done, true, memory_order_release);
 	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&cli->lock);
+}
+
+/* Under cli->lock: takes the receive role of the connection, with a reference. */
+static struct rpc_conn *sync_take_reader(struct rpc_client *cli)
+{
+	struct rpc_conn *conn = cli->conn;
+
+	if (cli->state != CLI_READY || !conn || !rpc_conn_rx_acquire(conn))
+		return NULL;
+	rpc_conn_ref(conn);
+	return conn;
+}
+
+/*
+ * Reads the connection until w is done (another thread may have finished it
+ * meanwhile), the deadline passes, or the connection must not be read.
+ * Returns false if this thread should not try reading again.
+ */
+static bool sync_read(struct rpc_conn *conn, struct sync_wait *w, int64_t deadline)
+{
+	while (!atomic_load_explicit(&w->done, memory_order_acquire)) {
+		int64_t left = deadline - rpc_now_ms();
+		int ret;
+
+		if (left <= 0)
+			return false; /* the loop's timer completes the call */
+		ret = rpc_conn_rx_poll(conn, left > 60000 ? 60000 : (int)left);
+		if (ret && ret != -ETIMEDOUT)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Waits for w: reads the answer itself when it can, else sleeps.  conn is
+ * the connection whose receive role the caller took before sending, or NULL.
+ */
+static void sync_wait(struct rpc_client *cli, struct sync_wait *w, int64_t deadline,
+		      struct rpc_conn *conn)
+{
+	bool may_read = true;
+
+	pthread_mutex_lock(&cli->lock);
+	while (!atomic_load_explicit(&w->done, memory_order_relaxed)) {
+		if (!conn && may_read)
+			conn = sync_take_reader(cli);
+		if (conn) {
+			pthread_mutex_unlock(&cli->lock);
+			may_read = sync_read(conn, w, deadline);
+			pthread_mutex_lock(&cli->lock);
+			rpc_conn_rx_release(conn);
+			rpc_conn_unref(conn);
+			conn = NULL;
+			continue;
+		}
+		pthread_cond_wait(&w->cond, &cli->lock);
+	}
+	pthread_mutex_unlock(&cli->lock);
+	if (conn) { /* done before we got to read */
+		rpc_conn_rx_release(conn);
+		rpc_conn_unref(conn);
+	}
 }
 
 int rpc_call_sync(struct rpc_client *cli, const struct rpc_call *call, struct rpc_msg **resp)
 {
-	struct sync_wait w = {.done = false};
+	struct sync_wait w = {.cli = cli};
+	struct rpc_conn *conn;
+	int64_t deadline;
 	int ret;
 
 	*resp = NULL;
-	if (cli && rpc_engine_on_thread(cli->eng))
+	if (!cli)
+		return -EINVAL;
+	if (rpc_engine_on_thread(cli->eng))
 		return -EDEADLK;
-	pthread_mutex_init(&w.lock, NULL);
 	pthread_cond_init(&w.cond, NULL);
+	atomic_init(&w.done, false);
+	/* Not after the call's own deadline, which the loop's timer enforces. */
+	deadline = rpc_now_ms() +
+		   (call && call->timeout_ms > 0 ? call->timeout_ms : cli->opts.timeout_ms);
+	atomic_fetch_add(&cli->sync_active, 1);
+	/* Take the receive role first, so the loop is not woken by the answer. */
+	pthread_mutex_lock(&cli->lock);
+	conn = sync_take_reader(cli);
+	pthread_mutex_unlock(&cli->lock);
 	ret = rpc_call_async(cli, call, sync_done, &w);
 	if (!ret) {
-		pthread_mutex_lock(&w.lock);
-		while (!w.done)
-			pthread_cond_wait(&w.cond, &w.lock);
-		pthread_mutex_unlock(&w.lock);
+		sync_wait(cli, &w, deadline, conn);
 		ret = w.status;
 		*resp = w.resp;
+	} else if (conn) {
+		rpc_conn_rx_release(conn);
+		rpc_conn_unref(conn);
 	}
+	pthread_mutex_lock(&cli->lock);
+	if (atomic_fetch_sub(&cli->sync_active, 1) == 1 && cli->state == CLI_CLOSING)
+		pthread_cond_broadcast(&cli->sync_gone);
+	pthread_mutex_unlock(&cli->lock);
 	pthread_cond_destroy(&w.cond);
-	pthread_mutex_destroy(&w.lock);
 	return ret;
+}
+
+/* Loop thread: completes the async requests whose answers a caller read. */
+static void cli_cq_run(void *arg)
+{
+	struct rpc_client *cli = arg;
+	struct rpc_list list;
+
+	rpc_list_init(&list);
+	pthread_mutex_lock(&cli->lock);
+	rpc_list_splice_tail(&list, &cli->cq);
+	pthread_mutex_unlock(&cli->lock);
+	while (!rpc_list_empty(&list)) {
+		struct cli_req *req = rpc_container_of(list.next, struct cli_req, done_node);
+
+		rpc_list_del(&req->done_node);
+		req_complete(req, req->resp->hdr.status, req->resp);
+	}
+}
+
+static void cli_cq_task(struct rpc_task *t)
+{
+	cli_cq_run(rpc_container_of(t, struct rpc_client, cq_task));
 }
 
 /* ---- connection callbacks (loop thread) ---- */
@@ -449,10 +568,21 @@ static int cli_rx_begin(struct rpc_conn *c, struct rpc_rx *rx)
 	return 0;
 }
 
+/* On the loop thread, or on a blocking caller holding the receive role. */
 static void cli_rx_done(struct rpc_conn *c, struct rpc_msg *msg, void *ctx)
 {
-	(void)c;
-	req_complete(ctx, msg->hdr.status, msg);
+	struct rpc_client *cli = c->owner;
+	struct cli_req *req = ctx;
+
+	if (req->done == sync_done || rpc_loop_on_thread(c->loop)) {
+		req_complete(req, msg->hdr.status, msg);
+		return;
+	}
+	req->resp = msg; /* an async call's done() runs on the loop thread */
+	pthread_mutex_lock(&cli->lock);
+	rpc_list_add_tail(&cli->cq, &req->done_node);
+	pthread_mutex_unlock(&cli->lock);
+	rpc_loop_post(cli->loop, &cli->cq_task);
 }
 
 static void cli_rx_abort(struct rpc_conn *c, void *ctx, int err)
@@ -588,6 +718,7 @@ static void cli_connect(struct rpc_client *cli)
 		.owner = cli,
 		.opts = &cli->opts,
 		.connecting = true,
+		.caller_rx = true,
 	};
 	struct rpc_list fail;
 	struct rpc_conn *conn;
@@ -696,6 +827,9 @@ int rpc_client_new(const char *addr, const struct rpc_opts *opts, struct rpc_cli
 		goto out_tfd;
 	cli->loop = rpc_engine_pick(cli->eng);
 	pthread_mutex_init(&cli->lock, NULL);
+	pthread_cond_init(&cli->sync_gone, NULL);
+	rpc_list_init(&cli->cq);
+	cli->cq_task.fn = cli_cq_task;
 	rpc_list_init(&cli->waitq);
 	rpc_list_init(&cli->deadlines);
 	for (int i = 0; i < CLI_BUCKETS; i++)
@@ -714,6 +848,7 @@ int rpc_client_new(const char *addr, const struct rpc_opts *opts, struct rpc_cli
 	*out = cli;
 	return 0;
 out_engine:
+	pthread_cond_destroy(&cli->sync_gone);
 	pthread_mutex_destroy(&cli->lock);
 	rpc_engine_detach(cli->eng, cli->private_eng);
 out_tfd:
@@ -758,7 +893,14 @@ void rpc_client_free(struct rpc_client *cli)
 	cli->state = CLI_CLOSING;
 	pthread_mutex_unlock(&cli->lock);
 	rpc_loop_run_sync(cli->loop, cli_shutdown, cli);
+	/* No caller reads any more; what one passed on is posted before this. */
+	rpc_loop_run_sync(cli->loop, cli_cq_run, cli);
+	pthread_mutex_lock(&cli->lock);
+	while (atomic_load(&cli->sync_active))
+		pthread_cond_wait(&cli->sync_gone, &cli->lock);
+	pthread_mutex_unlock(&cli->lock);
 	close(cli->tfd);
+	pthread_cond_destroy(&cli->sync_gone);
 	pthread_mutex_destroy(&cli->lock);
 	rpc_engine_detach(cli->eng, cli->private_eng);
 	free(cli);

@@ -12,7 +12,13 @@
  *
  * Receiving (loop thread): reads go to a 64 KiB buffer parsed into frames;
  * large bodies and data are read straight into their destination.  Frames
- * before the handshake completes are limited to a few hundred bytes.
+ * before the handshake completes are limited to a few hundred bytes.  On a
+ * ready client connection a thread blocked on a call may take the receive
+ * role instead (rpc_conn_rx_acquire): EPOLLIN is disarmed, the thread polls
+ * and reads with the same code, and failures it meets are handed to the
+ * loop as a kill request, since only the loop thread closes a connection.
+ *
+ * The handshake is in rpc_handshake.c.
  *
  * Life: the loop's epoll registration owns a reference; rpc_conn_kill()
  * (loop thread) unregisters, closes the transport, fails what is queued and
@@ -21,15 +27,16 @@
 #include "common/rpc_int.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "common/auth.h"
 #include "common/csum.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -41,19 +48,27 @@
 #define FLUSH_IOV 64		  /* pieces gathered per sendmsg() */
 #define HANDSHAKE_FRAME_MAX 256	  /* largest frame accepted before authentication */
 
-/* A frame built here (handshake), owned by the queue. */
-struct ctl_out {
-	struct rpc_out out;
-	struct iovec iov;
-	uint8_t buf[PROTO_HDR_SIZE + PROTO_AUTH_SIZE];
-};
-
 /* The rest of an abandoned entry, copied. */
 struct copy_out {
 	struct rpc_out out;
 	struct iovec iov;
 	uint8_t bytes[];
 };
+
+/*
+ * Kills from the receive path: at once on the loop thread; from a caller
+ * holding the receive role, stops its reading and asks the loop.
+ */
+static void conn_kill_any(struct rpc_conn *c, int err)
+{
+	if (rpc_loop_on_thread(c->loop)) {
+		rpc_conn_kill(c, err);
+		return;
+	}
+	if (!c->rx_err)
+		c->rx_err = err ? err : -ECONNRESET;
+	rpc_conn_kill_async(c, err);
+}
 
 int rpc_conn_fail(struct rpc_conn *c, int err, const char *fmt, ...)
 {
@@ -63,17 +78,18 @@ int rpc_conn_fail(struct rpc_conn *c, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	if (!c->dead)
+	/* rx_err is the reading caller's; dead is the loop's (and stable for a reader). */
+	if (rpc_loop_on_thread(c->loop) ? !c->dead : !c->rx_err)
 		log_warn("rpc: closing connection %s %s: %s", c->is_server ? "from" : "to", c->peer,
 			 why);
-	rpc_conn_kill(c, err);
+	conn_kill_any(c, err);
 	return err;
 }
 
 static void free_out(struct rpc_out *o, int err)
 {
 	(void)err;
-	free(o); /* first member of ctl_out and copy_out */
+	free(o); /* first member of copy_out */
 }
 
 void rpc_frame_encode(const struct rpc_conn *c, struct proto_hdr *h, const void *body,
@@ -130,12 +146,23 @@ static int sq_gather(struct rpc_conn *c, struct iovec *iov)
 	return n;
 }
 
+/* Registers the fd for what the send queue and the receive role need. */
+static void conn_arm_locked(struct rpc_conn *c)
+{
+	uint32_t ev = (c->rx_caller ? 0 : EPOLLIN) | (c->sq.want_out ? EPOLLOUT : 0);
+
+	if (ev == c->armed || c->sq.dead)
+		return;
+	c->armed = ev;
+	rpc_loop_mod(c->loop, c->fd, ev, &c->io_watch);
+}
+
 static void sq_set_want_out(struct rpc_conn *c, bool on)
 {
 	if (c->sq.want_out == on)
 		return;
 	c->sq.want_out = on;
-	rpc_loop_mod(c->loop, c->fd, EPOLLIN | (on ? EPOLLOUT : 0), &c->io_watch);
+	conn_arm_locked(c);
 }
 
 /*
@@ -317,25 +344,6 @@ void rpc_out_detach(struct rpc_conn *c, struct rpc_out *o)
 	sq_complete(&done, 0);
 }
 
-static void conn_cork(struct rpc_conn *c)
-{
-	pthread_mutex_lock(&c->sq.lock);
-	c->sq.cork++;
-	pthread_mutex_unlock(&c->sq.lock);
-}
-
-static void conn_uncork(struct rpc_conn *c)
-{
-	struct rpc_list done;
-
-	rpc_list_init(&done);
-	pthread_mutex_lock(&c->sq.lock);
-	c->sq.cork--;
-	sq_kick_locked(c, false, &done);
-	pthread_mutex_unlock(&c->sq.lock);
-	sq_complete(&done, 0);
-}
-
 static void conn_on_writable(struct rpc_conn *c)
 {
 	struct rpc_list done;
@@ -352,32 +360,6 @@ static void conn_on_writable(struct rpc_conn *c)
 	sq_complete(&done, 0);
 }
 
-/* Sends a handshake frame (written at once: the queue is empty then). */
-static int conn_send_ctl(struct rpc_conn *c, uint16_t opcode, uint32_t flags, int status,
-			 const void *body, uint32_t body_len)
-{
-	struct ctl_out *o = calloc(1, sizeof(*o));
-	struct proto_hdr h = {.opcode = opcode, .flags = flags, .status = status,
-			      .body_len = body_len};
-	int ret;
-
-	if (!o)
-		return -ENOMEM;
-	rpc_frame_encode(c, &h, body, o->buf);
-	if (body_len)
-		memcpy(o->buf + PROTO_HDR_SIZE, body, body_len);
-	o->iov.iov_base = o->buf;
-	o->iov.iov_len = PROTO_HDR_SIZE + body_len;
-	o->out.iov = &o->iov;
-	o->out.iovcnt = 1;
-	o->out.left = o->out.total = o->iov.iov_len;
-	o->out.sent = free_out;
-	ret = rpc_conn_send(c, &o->out, SEND_NOW);
-	if (ret)
-		free(o);
-	return ret;
-}
-
 /* ---- life ---- */
 
 void rpc_conn_ref(struct rpc_conn *c)
@@ -391,8 +373,11 @@ static void conn_free(struct rpc_conn *c)
 		c->net->close(c->nc);
 	if (c->timerfd >= 0)
 		close(c->timerfd);
+	if (c->rx_wakefd >= 0)
+		close(c->rx_wakefd);
 	rpc_msg_free(c->rx.msg);
 	free(c->rbuf);
+	pthread_cond_destroy(&c->rx_idle);
 	pthread_cond_destroy(&c->sq.idle);
 	pthread_mutex_destroy(&c->sq.lock);
 	free(c);
@@ -432,6 +417,23 @@ void rpc_conn_kill_async(struct rpc_conn *c, int err)
 	rpc_loop_post(c->loop, &c->kill_task);
 }
 
+/* Stops callers from reading c and waits for the one reading, if any. */
+static void rx_stop_callers(struct rpc_conn *c)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&c->sq.lock);
+	c->rx_shared = false;
+	if (c->rx_caller)
+		(void)!write(c->rx_wakefd, &one, sizeof(one));
+	while (c->rx_caller) {
+		c->rx_kill_waiting++;
+		pthread_cond_wait(&c->rx_idle, &c->sq.lock);
+		c->rx_kill_waiting--;
+	}
+	pthread_mutex_unlock(&c->sq.lock);
+}
+
 /* Takes every queued frame out; returns those the queue owned. */
 static void sq_drain(struct rpc_conn *c, struct rpc_list *owned)
 {
@@ -455,6 +457,7 @@ void rpc_conn_kill(struct rpc_conn *c, int err)
 
 	if (c->dead)
 		return;
+	rx_stop_callers(c);
 	c->dead = true;
 	rpc_list_init(&owned);
 	sq_drain(c, &owned);
@@ -477,157 +480,13 @@ void rpc_conn_kill(struct rpc_conn *c, int err)
 	rpc_loop_defer(c->loop, &c->release_task);
 }
 
-/* ---- handshake ---- */
-
-static void conn_ready(struct rpc_conn *c)
-{
-	c->stage = STAGE_READY;
-	c->rx_limit = c->max_frame;
-	rpc_loop_del(c->loop, c->timerfd);
-	close(c->timerfd);
-	c->timerfd = -1;
-	c->ops->ready(c);
-}
-
-static int conn_send_hello(struct rpc_conn *c)
-{
-	struct proto_hello m = {.version = PROTO_VERSION, .max_frame = c->max_frame,
-				.max_inflight = c->max_inflight};
-	uint8_t body[PROTO_HELLO_SIZE];
-	size_t len;
-	int ret;
-
-	ret = auth_nonce(c->nonce);
-	if (ret)
-		return ret;
-	memcpy(m.nonce, c->nonce, PROTO_NONCE_SIZE);
-	proto_hello_encode(&m, body, sizeof(body), &len);
-	return conn_send_ctl(c, PROTO_OP_HELLO, 0, 0, body, (uint32_t)len);
-}
-
-/* Client: HELLO received; answer with AUTH. */
-static int conn_on_hello(struct rpc_conn *c, const struct rpc_msg *msg)
-{
-	struct proto_hello hello;
-	struct proto_auth m = {.max_frame = c->max_frame, .max_inflight = c->max_inflight};
-	uint8_t body[PROTO_AUTH_SIZE];
-	size_t len;
-
-	if (msg->hdr.opcode != PROTO_OP_HELLO || (msg->hdr.flags & PROTO_F_RESPONSE))
-		return rpc_conn_fail(c, -CAIRN_EBADFRAME, "expected HELLO, got opcode %#x",
-				 msg->hdr.opcode);
-	if (proto_hello_decode(msg->body, msg->body_len, &hello))
-		return rpc_conn_fail(c, -CAIRN_EBADFRAME, "malformed HELLO");
-	if (hello.version < PROTO_VERSION_MIN)
-		return rpc_conn_fail(c, -CAIRN_EPROTOVER, "server speaks protocol %u, we need >= %u",
-				 hello.version, PROTO_VERSION_MIN);
-	c->version = hello.version < PROTO_VERSION ? hello.version : PROTO_VERSION;
-	c->peer_max_frame = hello.max_frame;
-	c->peer_max_inflight = hello.max_inflight;
-	memcpy(c->peer_nonce, hello.nonce, PROTO_NONCE_SIZE);
-	m.version = c->version;
-	if (auth_nonce(c->nonce) || auth_proof_client(c->key, c->peer_nonce, c->nonce, m.proof))
-		return rpc_conn_fail(c, -EIO, "cannot compute the authentication proof");
-	memcpy(m.nonce, c->nonce, PROTO_NONCE_SIZE);
-	proto_auth_encode(&m, body, sizeof(body), &len);
-	if (conn_send_ctl(c, PROTO_OP_AUTH, 0, 0, body, (uint32_t)len))
-		return rpc_conn_fail(c, -ECONNRESET, "cannot send AUTH");
-	c->stage = STAGE_WAIT_AUTH_OK;
-	return 0;
-}
-
-/* Server: refuses the handshake with status, then closes. */
-static int conn_refuse(struct rpc_conn *c, int status, const char *why)
-{
-	log_warn("rpc: authentication failed for %s: %s", c->peer, why);
-	(void)conn_send_ctl(c, PROTO_OP_AUTH_OK, PROTO_F_RESPONSE, status, NULL, 0);
-	rpc_conn_kill(c, status);
-	return status;
-}
-
-/* Server: AUTH received; check the proof and answer with ours. */
-static int conn_on_auth(struct rpc_conn *c, const struct rpc_msg *msg)
-{
-	struct proto_auth m;
-	struct proto_auth_ok ok;
-	uint8_t expect[PROTO_PROOF_SIZE];
-	uint8_t body[PROTO_AUTH_OK_SIZE];
-	size_t len;
-
-	if (msg->hdr.opcode != PROTO_OP_AUTH || (msg->hdr.flags & PROTO_F_RESPONSE))
-		return rpc_conn_fail(c, -CAIRN_EBADFRAME, "opcode %#x before authentication",
-				 msg->hdr.opcode);
-	if (proto_auth_decode(msg->body, msg->body_len, &m))
-		return rpc_conn_fail(c, -CAIRN_EBADFRAME, "malformed AUTH");
-	if (m.version < PROTO_VERSION_MIN || m.version > PROTO_VERSION)
-		return conn_refuse(c, -CAIRN_EPROTOVER, "unsupported protocol version");
-	if (auth_proof_client(c->key, c->nonce, m.nonce, expect))
-		return rpc_conn_fail(c, -EIO, "cannot compute the authentication proof");
-	if (!auth_proof_equal(expect, m.proof))
-		return conn_refuse(c, -CAIRN_EAUTH, "wrong key (bad proof)");
-	if (auth_proof_server(c->key, m.nonce, c->nonce, ok.proof))
-		return rpc_conn_fail(c, -EIO, "cannot compute the authentication proof");
-	c->version = m.version;
-	c->peer_max_frame = m.max_frame;
-	c->peer_max_inflight = m.max_inflight;
-	proto_auth_ok_encode(&ok, body, sizeof(body), &len);
-	if (conn_send_ctl(c, PROTO_OP_AUTH_OK, PROTO_F_RESPONSE, 0, body, (uint32_t)len))
-		return rpc_conn_fail(c, -ECONNRESET, "cannot send AUTH_OK");
-	conn_ready(c);
-	return 0;
-}
-
-/* Client: AUTH_OK received; check the server's proof. */
-static int conn_on_auth_ok(struct rpc_conn *c, const struct rpc_msg *msg)
-{
-	struct proto_auth_ok ok;
-	uint8_t expect[PROTO_PROOF_SIZE];
-
-	if (msg->hdr.opcode != PROTO_OP_AUTH_OK || !(msg->hdr.flags & PROTO_F_RESPONSE))
-		return rpc_conn_fail(c, -CAIRN_EBADFRAME, "expected AUTH_OK, got opcode %#x",
-				 msg->hdr.opcode);
-	if (msg->hdr.status == -CAIRN_EPROTOVER)
-		return rpc_conn_fail(c, -CAIRN_EPROTOVER, "server refused protocol version %u",
-				 c->version);
-	if (msg->hdr.status)
-		return rpc_conn_fail(c, -CAIRN_EAUTH, "server refused our key (%s)",
-				 error_str(msg->hdr.status));
-	if (proto_auth_ok_decode(msg->body, msg->body_len, &ok))
-		return rpc_conn_fail(c, -CAIRN_EBADFRAME, "malformed AUTH_OK");
-	if (auth_proof_server(c->key, c->nonce, c->peer_nonce, expect))
-		return rpc_conn_fail(c, -EIO, "cannot compute the authentication proof");
-	if (!auth_proof_equal(expect, ok.proof))
-		return rpc_conn_fail(c, -CAIRN_EAUTH, "server failed to prove the cluster key");
-	conn_ready(c);
-	return 0;
-}
-
-static int conn_handshake_frame(struct rpc_conn *c, const struct rpc_msg *msg)
-{
-	if (msg->hdr.data_len || msg->hdr.req_id)
-		return rpc_conn_fail(c, -CAIRN_EBADFRAME, "unexpected frame during the handshake");
-	switch (c->stage) {
-	case STAGE_WAIT_HELLO:
-		return conn_on_hello(c, msg);
-	case STAGE_WAIT_AUTH:
-		return conn_on_auth(c, msg);
-	case STAGE_WAIT_AUTH_OK:
-		return conn_on_auth_ok(c, msg);
-	default:
-		return rpc_conn_fail(c, -CAIRN_EBADFRAME, "frame in an unexpected state");
-	}
-}
-
-static void conn_timer_fn(struct rpc_watch *w, uint32_t events)
-{
-	struct rpc_conn *c = rpc_container_of(w, struct rpc_conn, timer_watch);
-
-	(void)events;
-	if (!c->dead && c->stage != STAGE_READY)
-		(void)rpc_conn_fail(c, -ETIMEDOUT, "handshake not finished in time");
-}
-
 /* ---- receiving ---- */
+
+/* The receiver must stop: the connection is dead or a caller's read failed. */
+static bool rx_stopped(const struct rpc_conn *c)
+{
+	return c->dead || c->rx_err;
+}
 
 /* Frees the current frame and resets the receiver for the next header. */
 static void rx_reset(struct rpc_conn *c)
@@ -676,7 +535,7 @@ static int rx_body_done(struct rpc_conn *c)
 	if (proto_frame_check(c->rhdr_raw, &c->rhdr, msg->body))
 		return rpc_conn_fail(c, -CAIRN_ECHECKSUM, "header checksum mismatch");
 	if (c->stage != STAGE_READY) {
-		ret = conn_handshake_frame(c, msg);
+		ret = rpc_conn_handshake_frame(c, msg);
 		if (ret)
 			return ret; /* killed; the kill freed msg */
 		rpc_msg_free(msg);
@@ -721,13 +580,13 @@ static int rx_frame_done(struct rpc_conn *c)
 		return rpc_conn_fail(c, -CAIRN_ECHECKSUM, "data checksum mismatch");
 	rx_reset(c);
 	c->ops->rx_done(c, msg, ctx);
-	return c->dead ? -ECONNRESET : 0;
+	return rx_stopped(c) ? -ECONNRESET : 0;
 }
 
 /* Parses what the read buffer holds; stops at a partial frame or death. */
 static void rx_parse(struct rpc_conn *c)
 {
-	while (!c->dead) {
+	while (!rx_stopped(c)) {
 		uint32_t avail = c->rend - c->rpos, n;
 		const struct proto_hdr *h = &c->rhdr;
 
@@ -789,12 +648,12 @@ static uint8_t *rx_target(struct rpc_conn *c, size_t *want, bool *direct)
 	return c->rbuf + c->rend;
 }
 
-static void conn_on_readable(struct rpc_conn *c)
+/* Reads what the socket has, up to a budget; the receive role's holder. */
+static void rx_read_batch(struct rpc_conn *c)
 {
 	size_t budget = READ_BUDGET;
 
-	conn_cork(c);
-	while (!c->dead && budget) {
+	while (!rx_stopped(c) && budget) {
 		size_t want;
 		bool direct;
 		uint8_t *dst = rx_target(c, &want, &direct);
@@ -808,7 +667,7 @@ static void conn_on_readable(struct rpc_conn *c)
 			else
 				log_info("rpc: connection %s %s lost: %s", c->is_server ? "from" : "to",
 					 c->peer, n ? error_str((int)n) : "closed mid-frame");
-			rpc_conn_kill(c, -ECONNRESET);
+			conn_kill_any(c, -ECONNRESET);
 			break;
 		}
 		if (direct) {
@@ -824,7 +683,74 @@ static void conn_on_readable(struct rpc_conn *c)
 		if ((size_t)n < want)
 			break;
 	}
-	conn_uncork(c);
+}
+
+/* The loop's read batch, corked; skipped while a caller holds the role. */
+static void conn_on_readable(struct rpc_conn *c)
+{
+	struct rpc_list done;
+
+	pthread_mutex_lock(&c->sq.lock);
+	if (c->rx_caller || c->rx_err) {
+		pthread_mutex_unlock(&c->sq.lock);
+		return;
+	}
+	c->rx_loop = true;
+	c->sq.cork++;
+	pthread_mutex_unlock(&c->sq.lock);
+	rx_read_batch(c);
+	rpc_list_init(&done);
+	pthread_mutex_lock(&c->sq.lock);
+	c->rx_loop = false;
+	c->sq.cork--;
+	sq_kick_locked(c, false, &done);
+	pthread_mutex_unlock(&c->sq.lock);
+	sq_complete(&done, 0);
+}
+
+bool rpc_conn_rx_acquire(struct rpc_conn *c)
+{
+	bool ok;
+
+	pthread_mutex_lock(&c->sq.lock);
+	ok = c->rx_shared && !c->rx_caller && !c->rx_loop && !c->sq.dead;
+	if (ok) {
+		c->rx_caller = true;
+		conn_arm_locked(c);
+	}
+	pthread_mutex_unlock(&c->sq.lock);
+	return ok;
+}
+
+int rpc_conn_rx_poll(struct rpc_conn *c, int timeout_ms)
+{
+	struct pollfd p[2] = {{.fd = c->fd, .events = POLLIN}, {.fd = c->rx_wakefd, .events = POLLIN}};
+	int n;
+
+	if (c->rx_err)
+		return c->rx_err;
+	n = poll(p, 2, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (n == 0)
+		return -ETIMEDOUT;
+	if (p[1].revents)
+		return -ECANCELED; /* rpc_conn_kill() waits for us */
+	rx_read_batch(c);
+	return c->rx_err;
+}
+
+void rpc_conn_rx_release(struct rpc_conn *c)
+{
+	pthread_mutex_lock(&c->sq.lock);
+	c->rx_caller = false;
+	if (c->rx_err)
+		c->rx_shared = false; /* the kill is posted; nobody reads any more */
+	else
+		conn_arm_locked(c);
+	if (c->rx_kill_waiting)
+		pthread_cond_broadcast(&c->rx_idle);
+	pthread_mutex_unlock(&c->sq.lock);
 }
 
 static void conn_connected(struct rpc_conn *c)
@@ -839,7 +765,10 @@ static void conn_connected(struct rpc_conn *c)
 		return;
 	}
 	c->stage = STAGE_WAIT_HELLO;
-	rpc_loop_mod(c->loop, c->fd, EPOLLIN, &c->io_watch);
+	pthread_mutex_lock(&c->sq.lock);
+	c->armed = 0; /* EPOLLOUT until now */
+	conn_arm_locked(c);
+	pthread_mutex_unlock(&c->sq.lock);
 }
 
 static void conn_io_fn(struct rpc_watch *w, uint32_t events)
@@ -885,14 +814,17 @@ static struct rpc_conn *conn_alloc(const struct rpc_conn_args *a)
 	c->version = PROTO_VERSION;
 	c->rx_limit = HANDSHAKE_FRAME_MAX;
 	c->timerfd = -1;
+	c->rx_wakefd = -1;
+	c->armed = a->connecting ? EPOLLOUT : EPOLLIN;
 	c->io_watch.fn = conn_io_fn;
-	c->timer_watch.fn = conn_timer_fn;
+	c->timer_watch.fn = rpc_conn_handshake_timeout;
 	c->kill_task.fn = conn_kill_task;
 	c->release_task.fn = conn_release_task;
 	rpc_list_init(&c->owner_node);
 	rpc_list_init(&c->sq.queue);
 	pthread_mutex_init(&c->sq.lock, NULL);
 	pthread_cond_init(&c->sq.idle, NULL);
+	pthread_cond_init(&c->rx_idle, NULL);
 	rx_reset(c);
 	return c;
 }
@@ -913,6 +845,13 @@ int rpc_conn_start(const struct rpc_conn_args *a, struct rpc_conn **out)
 		ret = -errno;
 		goto fail;
 	}
+	if (a->caller_rx) {
+		c->rx_wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (c->rx_wakefd < 0) {
+			ret = -errno;
+			goto fail;
+		}
+	}
 	rpc_timerfd_set(c->timerfd, rpc_now_ms() + a->opts->connect_timeout_ms);
 	ret = rpc_loop_add(c->loop, c->timerfd, EPOLLIN, &c->timer_watch);
 	if (ret)
@@ -923,7 +862,7 @@ int rpc_conn_start(const struct rpc_conn_args *a, struct rpc_conn **out)
 		goto fail;
 	}
 	if (a->is_server) {
-		ret = conn_send_hello(c);
+		ret = rpc_conn_send_hello(c);
 		if (ret) {
 			rpc_loop_del(c->loop, c->timerfd);
 			rpc_loop_del(c->loop, c->fd);

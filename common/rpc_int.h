@@ -1,15 +1,18 @@
 /*
  * rpc_int.h - internals shared by rpc.c (engine, event loops), rpc_conn.c
- * (framing, send queue, handshake), rpc_client.c and rpc_server.c.  Not
- * for users of rpc.h.
+ * (framing, send queue), rpc_handshake.c, rpc_client.c and rpc_server.c.
+ * Not for users of rpc.h.
  *
  * Objects and who may touch what:
  *   rpc_loop   one I/O thread.  Its epoll set is thread-safe; its task list
  *              is under loop->lock; everything else is its thread's alone.
  *   rpc_conn   one transport connection, refcounted (the loop's registration,
  *              server requests in progress, and transient holders each own a
- *              reference).  Receive state and handshake state belong to the
- *              loop thread; the send queue is under conn->sq.lock.
+ *              reference).  Handshake state belongs to the loop thread; the
+ *              send queue is under conn->sq.lock.  Receive state belongs to
+ *              whoever holds the receive role: the loop thread, except while
+ *              a client thread blocked in rpc_call_sync() has taken it (see
+ *              rpc_conn_rx_acquire; the role is under conn->sq.lock).
  *   rpc_out    one frame to send: header + body bytes and data iovecs.  While
  *              queued it belongs to the send queue; see struct rpc_out.
  */
@@ -133,6 +136,9 @@ struct rpc_loop *rpc_engine_pick(struct rpc_engine *eng);
 /* True if the calling thread is one of eng's loop threads. */
 bool rpc_engine_on_thread(const struct rpc_engine *eng);
 
+/* True if the calling thread is loop's thread. */
+bool rpc_loop_on_thread(const struct rpc_loop *loop);
+
 /* Runs t->fn on loop's thread soon.  A task already queued stays queued once. */
 void rpc_loop_post(struct rpc_loop *loop, struct rpc_task *t);
 
@@ -230,7 +236,7 @@ struct rpc_conn_ops {
 };
 
 struct rpc_sendq {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock; /* also guards the receive role and the epoll mask */
 	pthread_cond_t idle;  /* broadcast when flushing ends and waiters > 0 */
 	struct rpc_list queue; /* of rpc_out */
 	bool flushing;	      /* a thread is writing the head without the lock */
@@ -284,8 +290,27 @@ struct rpc_conn {
 	atomic_uint inflight;
 
 	struct rpc_sendq sq;
+	uint32_t armed; /* sq.lock: events the fd is registered for */
 
-	/* Receive state, loop thread only. */
+	/*
+	 * The receive role, under sq.lock.  Exactly one of: nobody (EPOLLIN
+	 * armed: the loop reads when data comes), the loop (rx_loop, inside a
+	 * read batch), or one caller thread (rx_caller; EPOLLIN disarmed so the
+	 * loop is not woken for the data the caller reads).  The holder owns
+	 * the receive state below.  rpc_conn_kill() clears rx_shared, wakes
+	 * the caller through rx_wakefd and waits on rx_idle for it to let go,
+	 * so a dead connection is never read and its fd never closed under a
+	 * reader.
+	 */
+	bool rx_shared;		  /* callers may take the role (client, ready, alive) */
+	bool rx_caller;		  /* a caller holds the role */
+	bool rx_loop;		  /* the loop thread is reading */
+	int rx_kill_waiting;	  /* the loop waits on rx_idle */
+	pthread_cond_t rx_idle;	  /* broadcast when a caller lets go */
+	int rx_wakefd;		  /* immutable eventfd (client), -1 (server) */
+
+	/* Receive state, owned by the receive role's holder (see above). */
+	int rx_err;	   /* a caller's read failed: kill posted, nobody reads */
 	uint8_t *rbuf;
 	uint32_t rpos, rend;
 	enum rpc_rx_state rx_state;
@@ -307,6 +332,7 @@ struct rpc_conn_args {
 	const struct rpc_opts *opts;
 	bool is_server;
 	bool connecting; /* client: transport connect still in progress */
+	bool caller_rx;	 /* client: threads may take the receive role */
 };
 
 /*
@@ -319,7 +345,10 @@ int rpc_conn_start(const struct rpc_conn_args *a, struct rpc_conn **out);
 void rpc_conn_ref(struct rpc_conn *c);
 void rpc_conn_unref(struct rpc_conn *c);
 
-/* Logs why (one line naming the peer) and kills; returns err.  Loop thread. */
+/*
+ * Logs why (one line naming the peer) and kills; returns err.  Loop thread,
+ * or a caller holding the receive role (the kill is then posted to the loop).
+ */
 int rpc_conn_fail(struct rpc_conn *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -363,6 +392,31 @@ static inline bool rpc_out_settled(const struct rpc_out *o)
 
 	return s == OUT_DONE || s == OUT_ABANDONED;
 }
+
+/* ---- handshake (rpc_handshake.c), loop thread ---- */
+
+/* Server: sends HELLO.  0 or -errno. */
+int rpc_conn_send_hello(struct rpc_conn *c);
+/* A frame before the handshake completed.  0, or the error it was killed with. */
+int rpc_conn_handshake_frame(struct rpc_conn *c, const struct rpc_msg *msg);
+/* The handshake deadline (conn->timer_watch). */
+void rpc_conn_handshake_timeout(struct rpc_watch *w, uint32_t events);
+
+/*
+ * Caller-side receiving, for a client thread blocked on a call (never a loop
+ * thread).  rpc_conn_rx_acquire() takes the receive role if the connection
+ * is ready, alive, and nobody reads it; it returns false otherwise.  The
+ * holder calls rpc_conn_rx_poll() until its answer is in, then
+ * rpc_conn_rx_release().  rpc_conn_rx_poll() waits up to timeout_ms for
+ * data and reads and dispatches what came (ops->rx_begin / rx_done run on
+ * the caller); it returns 0, -ETIMEDOUT if nothing came, or an error: the
+ * connection failed (its kill is posted to the loop) or is being killed,
+ * and the role must be released.  Lock order: an owner's lock may be held
+ * around acquire and release (they take sq.lock).
+ */
+bool rpc_conn_rx_acquire(struct rpc_conn *c);
+int rpc_conn_rx_poll(struct rpc_conn *c, int timeout_ms);
+void rpc_conn_rx_release(struct rpc_conn *c);
 
 /* Encodes h (with the connection's settled version) and its CRC into out. */
 void rpc_frame_encode(const struct rpc_conn *c, struct proto_hdr *h, const void *body,

@@ -186,7 +186,8 @@ static struct srv_out *reply_build(struct rpc_req *req, int status, const void *
 	p = hb + PROTO_HDR_SIZE + body_len;
 	for (int i = 0; i < cnt; i++) {
 		if (copy) {
-			memcpy(p, data[i].iov_base, data[i].iov_len);
+			if (data[i].iov_len) /* an empty piece may have no base */
+				memcpy(p, data[i].iov_base, data[i].iov_len);
 			p += data[i].iov_len;
 		} else {
 			so->iov[1 + i] = data[i];

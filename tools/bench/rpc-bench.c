@@ -4,7 +4,8 @@
  *   (a) baseline: blocking TCP ping-pong of 64-byte messages between two
  *       threads, one in flight, round trips/s
  *   (b) RPC round trips/s for 64-byte requests and responses, N in flight,
- *       through a real authenticated server
+ *       through a real authenticated server; then blocking calls from one
+ *       thread, and from 4 threads sharing the client
  *   (c) baseline: blocking TCP streaming of 1 MiB buffers, GB/s
  *   (d) RPC 1 MiB request payloads, N in flight, small responses, GB/s
  *       (with and without the data CRC)
@@ -16,7 +17,7 @@
  *   --only     run a subset, e.g. "d" alone for profiling
  * Threads: the baselines use two threads; the RPC runs use the server's and
  * the client's I/O threads, with completions resubmitting from the client's
- * I/O thread so N calls stay in flight.
+ * I/O thread so N calls stay in flight; the sync runs add their callers.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -294,6 +295,53 @@ static double rpc_sync_rate(struct rpc_client *cli, const struct rpc_call *call)
 	return (double)n / (now_s() - t0);
 }
 
+#define SYNC_THREADS 4
+
+struct sync_worker {
+	pthread_t th;
+	struct rpc_client *cli;
+	const struct rpc_call *call;
+	double end;
+	unsigned long n;
+};
+
+static void *sync_worker_main(void *arg)
+{
+	struct sync_worker *w = arg;
+
+	while (now_s() < w->end) {
+		for (int i = 0; i < 16; i++) {
+			struct rpc_msg *resp;
+			int ret = rpc_call_sync(w->cli, w->call, &resp);
+
+			if (ret)
+				die("rpc_call_sync", ret);
+			rpc_msg_free(resp);
+		}
+		w->n += 16;
+	}
+	return NULL;
+}
+
+/* SYNC_THREADS threads making blocking calls on one client; calls/s. */
+static double rpc_sync_threads_rate(struct rpc_client *cli, const struct rpc_call *call)
+{
+	struct sync_worker w[SYNC_THREADS];
+	double t0 = now_s();
+	unsigned long n = 0;
+
+	for (int i = 0; i < SYNC_THREADS; i++) {
+		w[i] = (struct sync_worker){.cli = cli, .call = call, .end = t0 + round_s};
+		if (pthread_create(&w[i].th, NULL, sync_worker_main, &w[i]))
+			die("pthread_create", -EAGAIN);
+	}
+	for (int i = 0; i < SYNC_THREADS; i++) {
+		pthread_join(w[i].th, NULL);
+		n += w[i].n;
+	}
+	return (double)n / (now_s() - t0);
+}
+
 static struct rpc_client *connect_client(int port, struct rpc_opts *o)
 {
 	struct rpc_call ping = {.opcode = PROTO_OP_PING};
@@ -350,7 +398,7 @@ static void parse_args(int argc, char **argv)
 	round_s = (double)seconds / rounds;
 }
 
-enum { R_A, R_B, R_B1, R_C, R_D, R_DN, R_COUNT };
+enum { R_A, R_B, R_B1, R_B4, R_C, R_D, R_DN, R_COUNT };
 
 static int cmp_double(const void *x, const void *y)
 {
@@ -425,6 +473,7 @@ int main(int argc, char **argv)
 		if (run_b) {
 			res[R_B][r] = drive(cli, &call_small, inflight);
 			res[R_B1][r] = rpc_sync_rate(cli, &call_small);
+			res[R_B4][r] = rpc_sync_threads_rate(cli, &call_small);
 		}
 		if (run_c)
 			res[R_C][r] = baseline_stream();
@@ -443,6 +492,7 @@ int main(int argc, char **argv)
 	print_row("(a) TCP ping-pong 64 B, 1 in flight", med[R_A], 0, true, run_a);
 	print_row("(b) RPC 64 B calls, N in flight", med[R_B], med[R_A], true, run_b);
 	print_row("    RPC 64 B calls, sync, 1 in flight", med[R_B1], med[R_A], true, run_b);
+	print_row("    RPC 64 B calls, sync, 4 threads", med[R_B4], med[R_A], true, run_b);
 	print_row("(c) TCP stream 1 MiB writes", med[R_C], 0, false, run_c);
 	print_row("(d) RPC 1 MiB requests, N in flight, data CRC", med[R_D], med[R_C], false, run_d);
 	print_row("    RPC 1 MiB requests, N in flight, no CRC", med[R_DN], med[R_C], false, run_d);

@@ -13,7 +13,8 @@
  *   HOLD   kept unanswered until the test releases it
  *   other  -EOPNOTSUPP
  * Random data comes from a seeded generator; the seed is printed and can be
- * forced with TEST_RPC_SEED.
+ * forced with TEST_RPC_SEED.  The test_sync_fast_* cases aim at blocking
+ * calls that read their own answers (and others') off the connection.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -1493,6 +1494,360 @@ static void test_async_release(void **state)
 	pthread_mutex_destroy(&ac.lock);
 }
 
+/* ---- blocking calls that read their own answers ---- */
+
+static __thread bool on_caller_thread;
+
+struct mixed_async {
+	uint8_t body[64];
+	uint32_t body_len;
+	atomic_int calls;
+	atomic_int bad; /* wrong status or body, or run on a caller thread */
+};
+
+struct mixed_thread {
+	pthread_t thread;
+	struct rpc_client *cli;
+	uint64_t seed;
+	int iterations;
+	int failures;
+	struct mixed_async async[64];
+	int nasync;
+	atomic_int async_left;
+};
+
+static void mixed_async_done(void *arg, int status, struct rpc_msg *resp)
+{
+	struct mixed_async *a = arg;
+
+	if (on_caller_thread || status || !resp || resp->body_len != a->body_len ||
+	    memcmp(resp->body, a->body, a->body_len))
+		atomic_fetch_add(&a->bad, 1);
+	rpc_msg_free(resp);
+	atomic_fetch_add(&a->calls, 1);
+}
+
+/* One blocking call with random body, data and delay; 0 if echoed intact. */
+static int mixed_sync_one(struct mixed_thread *mt, uint8_t *data, uint8_t *rx)
+{
+	uint8_t body[128];
+	uint32_t data_len = (uint32_t)(rnd(&mt->seed) % 40000);
+	struct iovec iov = {data, data_len};
+	struct rpc_call call = {.opcode = PROTO_OP_ECHO, .body = body, .data = &iov,
+				.data_cnt = 1};
+	struct rpc_msg *resp;
+	int ret;
+
+	fill_random(&mt->seed, body, sizeof(body));
+	fill_random(&mt->seed, data, data_len);
+	call.body_len = 4 + (uint32_t)(rnd(&mt->seed) % 100);
+	if (rnd(&mt->seed) % 3 == 0) {
+		/* Answered later from the server's defer thread, out of order. */
+		wire_put_le32(body, (uint32_t)(rnd(&mt->seed) % 3));
+		call.opcode = OP_DEFER;
+	}
+	if (rnd(&mt->seed) & 1) {
+		call.rx_buf = rx;
+		call.rx_cap = 40000;
+	}
+	ret = rpc_call_sync(mt->cli, &call, &resp);
+	if (ret)
+		return ret;
+	if (resp->body_len != call.body_len || memcmp(resp->body, body, call.body_len) ||
+	    resp->data_len != data_len || (data_len && memcmp(resp->data, data, data_len)) ||
+	    (call.rx_buf && data_len && resp->data != rx))
+		ret = -EBADMSG;
+	rpc_msg_free(resp);
+	return ret;
+}
+
+static void *mixed_main(void *arg)
+{
+	struct mixed_thread *mt = arg;
+	uint8_t *data = malloc(40000), *rx = malloc(40000);
+
+	on_caller_thread = true;
+	for (int i = 0; i < mt->iterations && data && rx; i++) {
+		if (rnd(&mt->seed) % 5 == 0 && mt->nasync < 64) {
+			struct mixed_async *a = &mt->async[mt->nasync];
+			struct rpc_call call = {.opcode = PROTO_OP_ECHO, .body = a->body};
+
+			a->body_len = 1 + (uint32_t)(rnd(&mt->seed) % sizeof(a->body));
+			fill_random(&mt->seed, a->body, a->body_len);
+			call.body_len = a->body_len;
+			if (rpc_call_async(mt->cli, &call, mixed_async_done, a))
+				mt->failures++;
+			else
+				mt->nasync++;
+			continue;
+		}
+		if (mixed_sync_one(mt, data, rx))
+			mt->failures++;
+	}
+	free(data);
+	free(rx);
+	return NULL;
+}
+
+/* Many threads' blocking calls mixed with async calls on one client. */
+static void test_sync_fast_mixed(void **state)
+{
+	struct tsrv *ts = tsrv_start();
+	struct rpc_client *cli = client_for(ts->port, key_a);
+	struct mixed_thread *mt = calloc(6, sizeof(*mt));
+	int64_t end;
+
+	(void)state;
+	assert_non_null(mt);
+	assert_int_equal(ping(cli), 0);
+	for (int t = 0; t < 6; t++) {
+		mt[t].cli = cli;
+		mt[t].seed = seed + 7919 * (uint64_t)(t + 1);
+		mt[t].iterations = 300;
+		assert_int_equal(pthread_create(&mt[t].thread, NULL, mixed_main, &mt[t]), 0);
+	}
+	for (int t = 0; t < 6; t++)
+		pthread_join(mt[t].thread, NULL);
+	end = now_ms() + 10000;
+	for (int t = 0; t < 6; t++) {
+		assert_int_equal(mt[t].failures, 0);
+		for (int i = 0; i < mt[t].nasync; i++) {
+			while (!atomic_load(&mt[t].async[i].calls) && now_ms() < end)
+				sleep_ms(1);
+			assert_int_equal(atomic_load(&mt[t].async[i].bad), 0);
+		}
+	}
+	sleep_ms(20); /* a repeated callback would show */
+	for (int t = 0; t < 6; t++)
+		for (int i = 0; i < mt[t].nasync; i++)
+			assert_int_equal(atomic_load(&mt[t].async[i].calls), 1);
+	rpc_client_free(cli);
+	tsrv_stop(ts);
+	free(mt);
+}
+
+struct sync_bg {
+	pthread_t thread;
+	struct rpc_client *cli;
+	struct rpc_call call;
+	uint8_t body[4];
+	int ret;
+	int64_t took;
+	atomic_bool finished;
+};
+
+static void *sync_bg_main(void *arg)
+{
+	struct sync_bg *sb = arg;
+	struct rpc_msg *resp;
+	int64_t t0 = now_ms();
+
+	sb->ret = rpc_call_sync(sb->cli, &sb->call, &resp);
+	sb->took = now_ms() - t0;
+	if (!sb->ret && (!resp || resp->hdr.status))
+		sb->ret = -EBADMSG;
+	rpc_msg_free(resp);
+	atomic_store(&sb->finished, true);
+	return NULL;
+}
+
+static void sync_bg_start(struct sync_bg *sb, struct rpc_client *cli, uint16_t opcode,
+			  uint32_t delay_ms, int timeout_ms)
+{
+	memset(sb, 0, sizeof(*sb));
+	sb->cli = cli;
+	wire_put_le32(sb->body, delay_ms);
+	sb->call = (struct rpc_call){.opcode = opcode, .body = sb->body, .body_len = 4,
+				     .timeout_ms = timeout_ms};
+	assert_int_equal(pthread_create(&sb->thread, NULL, sync_bg_main, sb), 0);
+}
+
+static int sync_bg_join(struct sync_bg *sb)
+{
+	pthread_join(sb->thread, NULL);
+	return sb->ret;
+}
+
+/*
+ * While one blocking caller reads (its call held by the server), others
+ * time out on their own deadline, get answers it reads for them, and are
+ * still answered after it gave up reading.
+ */
+static void test_sync_fast_timeouts(void **state)
+{
+	struct tsrv *ts = tsrv_start();
+	struct rpc_client *cli = client_for(ts->port, key_a);
+	struct sync_bg reader, late, sleeper;
+	int64_t t0;
+
+	(void)state;
+	assert_int_equal(ping(cli), 0);
+	sync_bg_start(&reader, cli, OP_HOLD, 0, 10000);
+	wait_held(ts, 1);
+	/* Times out while the reader holds the connection's receive side. */
+	sync_bg_start(&late, cli, OP_DEFER, 600, 100);
+	assert_int_equal(sync_bg_join(&late), -ETIMEDOUT);
+	assert_true(late.took >= 100 && late.took < 550);
+	/* Answered through the reader, promptly. */
+	t0 = now_ms();
+	assert_int_equal(ping(cli), 0);
+	assert_true(now_ms() - t0 < 1000);
+	assert_false(atomic_load(&reader.finished));
+	assert_int_equal(release_held(ts), 1);
+	assert_int_equal(sync_bg_join(&reader), 0);
+
+	/* The reader times out and leaves; a sleeping caller still gets its answer. */
+	sync_bg_start(&reader, cli, OP_HOLD, 0, 200);
+	wait_held(ts, 1);
+	sync_bg_start(&sleeper, cli, OP_DEFER, 400, 5000);
+	assert_int_equal(sync_bg_join(&reader), -ETIMEDOUT);
+	assert_true(reader.took >= 200 && reader.took < 2000);
+	assert_int_equal(sync_bg_join(&sleeper), 0);
+	assert_true(sleeper.took >= 400 && sleeper.took < 3000);
+	assert_int_equal(release_held(ts), 1); /* its late answer is dropped */
+	assert_int_equal(ping(cli), 0);
+	rpc_client_free(cli);
+	tsrv_stop(ts);
+}
+
+/* Answers one request with a frame cut in the middle of its data, then closes. */
+static void *cut_server_main(void *arg)
+{
+	int lfd = *(int *)arg;
+	uint8_t raw[PROTO_HDR_SIZE], body[256], data[3000] = {0};
+	struct proto_hdr h;
+	int fd = raw_server_accept(lfd, key_a);
+
+	raw_read_frame(fd, &h, body, sizeof(body));
+	h = (struct proto_hdr){.version = PROTO_VERSION, .opcode = h.opcode,
+			       .flags = PROTO_F_RESPONSE, .req_id = h.req_id, .body_len = 4,
+			       .data_len = 10000};
+	proto_hdr_encode(&h, "cut!", raw);
+	raw_write(fd, raw, sizeof(raw));
+	raw_write(fd, "cut!", 4);
+	raw_write(fd, data, sizeof(data));
+	sleep_ms(50);
+	close(fd);
+	/* The client reconnects; answer its next request properly. */
+	fd = raw_server_accept(lfd, key_a);
+	raw_read_frame(fd, &h, body, sizeof(body));
+	raw_send_frame(fd, h.opcode, PROTO_F_RESPONSE, h.req_id, "ok", 2);
+	expect_closed(fd);
+	return NULL;
+}
+
+static void *restart_caller_main(void *arg)
+{
+	struct mixed_thread *mt = arg;
+	static const uint8_t data[20000];
+	struct iovec iov = {(void *)data, 0};
+	/* ECHO, not DEFER: tsrv_stop() stops the defer thread before the server. */
+	struct rpc_call call = {.opcode = PROTO_OP_ECHO, .body = "r", .body_len = 1,
+				.data = &iov, .data_cnt = 1, .timeout_ms = 300};
+
+	on_caller_thread = true;
+	for (int i = 0; i < mt->iterations; i++) {
+		struct rpc_msg *resp;
+		int ret;
+
+		iov.iov_len = rnd(&mt->seed) % sizeof(data);
+		ret = rpc_call_sync(mt->cli, &call, &resp);
+		if (ret && ret != -ECONNRESET && ret != -ETIMEDOUT)
+			mt->failures++;
+		rpc_msg_free(resp);
+	}
+	return NULL;
+}
+
+/* Connections lost under blocking callers: mid-frame, and in a busy restart. */
+static void test_sync_fast_conn_loss(void **state)
+{
+	struct rpc_opts o = test_opts(key_a);
+	struct rpc_call call = {.opcode = PROTO_OP_ECHO, .body = "x", .body_len = 1};
+	struct mixed_thread mt[3];
+	struct rpc_client *cli;
+	struct rpc_msg *resp;
+	struct tsrv *ts;
+	pthread_t th;
+	char addr[64];
+	int lfd, port, ret;
+
+	(void)state;
+	lfd = raw_listen(0, &port);
+	assert_int_equal(pthread_create(&th, NULL, cut_server_main, &lfd), 0);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	assert_int_equal(rpc_client_new(addr, &o, &cli), 0);
+	assert_int_equal(rpc_call_sync(cli, &call, &resp), -ECONNRESET);
+	assert_null(resp);
+	/* The next call may still race onto the dying connection (see test_restart). */
+	for (int i = 0; i < 3 && (ret = rpc_call_sync(cli, &call, &resp)) == -ECONNRESET; i++)
+		;
+	assert_int_equal(ret, 0);
+	assert_int_equal(resp->body_len, 2);
+	rpc_msg_free(resp);
+	rpc_client_free(cli);
+	pthread_join(th, NULL);
+	close(lfd);
+
+	/* Blocking callers keep going while the server restarts twice. */
+	ts = tsrv_start();
+	port = ts->port;
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	cli = client_for(port, key_a);
+	assert_int_equal(ping(cli), 0);
+	for (int t = 0; t < 3; t++) {
+		mt[t] = (struct mixed_thread){.cli = cli, .seed = seed + (uint64_t)t * 31,
+					      .iterations = 3000};
+		assert_int_equal(pthread_create(&mt[t].thread, NULL, restart_caller_main, &mt[t]),
+				 0);
+	}
+	for (int r = 0; r < 2; r++) {
+		sleep_ms(100);
+		tsrv_stop(ts);
+		sleep_ms(30);
+		ts = tsrv_start_opts(addr, &o);
+	}
+	for (int t = 0; t < 3; t++) {
+		pthread_join(mt[t].thread, NULL);
+		assert_int_equal(mt[t].failures, 0);
+	}
+	call.timeout_ms = 10000;
+	assert_int_equal(rpc_call_sync(cli, &call, &resp), 0);
+	rpc_msg_free(resp);
+	rpc_client_free(cli);
+	tsrv_stop(ts);
+}
+
+/* rpc_client_free() with threads blocked in rpc_call_sync(): -ECANCELED. */
+static void test_sync_fast_free(void **state)
+{
+	struct tsrv *ts = tsrv_start();
+	struct rpc_client *cli = client_for(ts->port, key_a);
+	struct sync_bg sb[4];
+	struct batch b;
+	struct rpc_call hold = {.opcode = OP_HOLD};
+
+	(void)state;
+	assert_int_equal(ping(cli), 0);
+	for (int i = 0; i < 4; i++) {
+		sync_bg_start(&sb[i], cli, OP_HOLD, 0, 10000);
+		wait_held(ts, i + 1);
+	}
+	batch_init(&b);
+	batch_submit(&b, cli, &hold);
+	wait_held(ts, 5);
+	rpc_client_free(cli);
+	assert_int_equal(b.outstanding, 0);
+	assert_int_equal(b.slot[0].status, -ECANCELED);
+	for (int i = 0; i < 4; i++) {
+		assert_true(atomic_load(&sb[i].finished));
+		assert_int_equal(sync_bg_join(&sb[i]), -ECANCELED);
+	}
+	batch_fini(&b);
+	assert_int_equal(release_held(ts), 5);
+	tsrv_stop(ts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1512,6 +1867,10 @@ int main(void)
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_stress_inline),
 		cmocka_unit_test(test_stress_workers),
+		cmocka_unit_test(test_sync_fast_mixed),
+		cmocka_unit_test(test_sync_fast_timeouts),
+		cmocka_unit_test(test_sync_fast_conn_loss),
+		cmocka_unit_test(test_sync_fast_free),
 	};
 	const char *env = getenv("TEST_RPC_SEED");
 	char path[128];
