@@ -25,7 +25,7 @@ PACKAGES=(
 	meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 	libfuse3-dev fuse3 liburing-dev librocksdb-dev libisal-dev libzstd-dev
 	libconfig-dev libcmocka-dev libibverbs-dev librdmacm-dev libssl-dev
-	python3 iproute2 procps psmisc
+	python3 iproute2 procps psmisc shellcheck
 )
 
 if [ "$INSTALL" = 1 ]; then
