@@ -30,7 +30,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -47,6 +46,7 @@
 #include <unistd.h>
 
 #include "client/cairn.h"
+#include "cluster_run.h"
 
 #ifndef BENCH_BUILD_DIR
 #define BENCH_BUILD_DIR "build"
@@ -341,6 +341,7 @@ static int bench_local(const struct opts *o, const char *dir, double res[PH_COUN
 		sig_local[0] = '\0';
 		return -1;
 	}
+	cluster_run_guard_file(sig_local);
 	fprintf(stderr, "data-bench: local file %s\n", sig_local);
 	res[PH_WRITE] = run_phase(o, &t, PH_WRITE);
 	if (res[PH_WRITE] < 0)
@@ -363,6 +364,7 @@ out:
 	if (t.fd >= 0)
 		close(t.fd);
 	unlink(sig_local);
+	cluster_run_guard_file(NULL);
 	sig_local[0] = '\0';
 	return rc;
 }
@@ -380,45 +382,6 @@ static int bench(const struct opts *o, const char *conf, const char *dir, double
 
 /* ---- the cluster started for the benchmark ---- */
 
-/*
- * Runs argv (a NULL-terminated vector), capturing up to len - 1 bytes of
- * its standard output in out (without the final newline).  Returns its
- * exit status, or -1 if it could not run.
- */
-static int run_cmd(char *const argv[], char *out, size_t len)
-{
-	int fd[2], status;
-	size_t got = 0;
-	ssize_t n;
-	pid_t pid;
-
-	if (pipe(fd))
-		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(fd[0]);
-		close(fd[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		dup2(fd[1], STDOUT_FILENO);
-		close(fd[0]);
-		close(fd[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fd[1]);
-	while (got + 1 < len && (n = read(fd[0], out + got, len - 1 - got)) > 0)
-		got += (size_t)n;
-	out[got] = '\0';
-	while (got && out[got - 1] == '\n')
-		out[--got] = '\0';
-	close(fd[0]);
-	if (waitpid(pid, &status, 0) < 0)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static int cluster_up(const struct opts *o, const char *dir, char *conf, size_t len)
 {
 	char *argv[] = {"/bin/bash", (char *)o->script, "up",	  "--dir", (char *)dir,
@@ -426,7 +389,7 @@ static int cluster_up(const struct opts *o, const char *dir, char *conf, size_t 
 			"6",	     "--hosts",		"3",	    "--pool", "ec:4+2",
 			NULL};
 
-	return run_cmd(argv, conf, len);
+	return cluster_run_cmd(argv, conf, len);
 }
 
 static int cluster_down(const struct opts *o, const char *dir)
@@ -434,56 +397,7 @@ static int cluster_down(const struct opts *o, const char *dir)
 	char out[256];
 	char *argv[] = {"/bin/bash", (char *)o->script, "down", "--dir", (char *)dir, NULL};
 
-	return run_cmd(argv, out, sizeof(out));
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* The cluster being used, for the signal handler (set before it starts). */
-static const char *sig_script;
-static char sig_dir[PATH_MAX];
-
-/* Interrupted: stop the cluster started here (async-signal-safe calls only). */
-static void run_wait(char *const argv[])
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
-}
-
-static void on_signal(int sig)
-{
-	char *down[] = {"/bin/bash", (char *)sig_script, "down", "--dir", sig_dir, NULL};
-	char *rm[] = {"/bin/rm", "-rf", "--", sig_dir, NULL};
-
-	if (sig_local[0])
-		unlink(sig_local);
-	if (sig_dir[0]) {
-		run_wait(down);
-		run_wait(rm);
-	}
-	_exit(128 + sig);
-}
-
-static void guard_signals(const struct opts *o)
-{
-	struct sigaction sa = {.sa_handler = on_signal};
-
-	sig_script = o->script;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	return cluster_run_cmd(argv, out, sizeof(out));
 }
 
 /* Starts the cluster, runs on it, stops it whatever happened. */
@@ -498,18 +412,18 @@ static int run_cluster(const struct opts *o, double cairn[PH_COUNT], double loca
 		return -1;
 	}
 	fprintf(stderr, "data-bench: cluster (2 shards, 6 OSDs, 3 hosts, ec:4+2) in %s\n", dir);
-	snprintf(sig_dir, sizeof(sig_dir), "%s", dir);
+	cluster_run_guard_dir(dir);
 	rc = cluster_up(o, dir, conf, sizeof(conf));
 	if (rc != 0)
 		fprintf(stderr, "data-bench: %s up failed (exit %d)\n", o->script, rc);
 	else
 		rc = bench(o, conf, dir, cairn, local);
 	rc2 = cluster_down(o, dir);
-	sig_dir[0] = '\0';
+	cluster_run_guard_dir(NULL);
 	if (rc2 != 0)
 		fprintf(stderr, "data-bench: %s down --dir %s failed\n", o->script, dir);
 	else
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		cluster_run_rmtree(dir);
 	return rc;
 }
 
@@ -648,7 +562,7 @@ int main(int argc, char **argv)
 	if (o.seed == 0)
 		o.seed = 1; /* xorshift needs a nonzero state */
 	sigaction(SIGPIPE, &ign, NULL);
-	guard_signals(&o);
+	cluster_run_guard_signals(o.script);
 	fprintf(stderr, "data-bench: random read seed %" PRIu64 "\n", o.seed);
 	if (o.conf)
 		rc = bench(&o, o.conf, o.dir, cairn, local);

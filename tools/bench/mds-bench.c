@@ -27,7 +27,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -43,6 +42,7 @@
 #include <unistd.h>
 
 #include "client/cairn.h"
+#include "cluster_run.h"
 #include "common/log.h"
 
 #ifndef BENCH_BUILD_DIR
@@ -404,42 +404,6 @@ static int fill(struct run *r, struct result *res)
 
 /* ---- clusters started for the benchmark ---- */
 
-/*
- * Runs argv (a NULL-terminated vector), capturing up to len - 1 bytes of
- * its standard output in out (without the final newline).  Returns its
- * exit status, or -1 if it could not run.
- */
-static int run_cmd(char *const argv[], char *out, size_t len)
-{
-	int fd[2], status;
-	size_t got = 0;
-	ssize_t n;
-	pid_t pid;
-
-	if (pipe(fd))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(fd[1], STDOUT_FILENO);
-		close(fd[0]);
-		close(fd[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fd[1]);
-	while (got + 1 < len && (n = read(fd[0], out + got, len - 1 - got)) > 0)
-		got += (size_t)n;
-	out[got] = '\0';
-	while (got && out[got - 1] == '\n')
-		out[--got] = '\0';
-	close(fd[0]);
-	if (waitpid(pid, &status, 0) < 0)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static int cluster_cmd(const struct opts *o, const char *verb, const char *dir, unsigned shards,
 		       char *out, size_t len)
 {
@@ -451,15 +415,7 @@ static int cluster_cmd(const struct opts *o, const char *verb, const char *dir, 
 	snprintf(sh, sizeof(sh), "%u", shards);
 	if (strcmp(verb, "up") != 0)
 		argv[5] = NULL; /* down: --dir only */
-	return run_cmd(argv, out, len);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	return cluster_run_cmd(argv, out, len);
 }
 
 /* Sums a "Name:   N kB" line of /proc/PID/status over the MDS pids of dir. */
@@ -526,45 +482,6 @@ static int run_on(const struct opts *o, const char *conf, const char *dir, struc
 	return rc;
 }
 
-/* The cluster being used, for the signal handler (set before it starts). */
-static const char *sig_script;
-static char sig_dir[PATH_MAX];
-
-/* Interrupted: stop the cluster started here (async-signal-safe calls only). */
-static void run_wait(char *const argv[])
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
-}
-
-static void on_signal(int sig)
-{
-	char *down[] = {"/bin/bash", (char *)sig_script, "down", "--dir", sig_dir, NULL};
-	char *rm[] = {"/bin/rm", "-rf", "--", sig_dir, NULL};
-
-	if (sig_dir[0]) {
-		run_wait(down);
-		run_wait(rm);
-	}
-	_exit(128 + sig);
-}
-
-static void guard_signals(const struct opts *o)
-{
-	struct sigaction sa = {.sa_handler = on_signal};
-
-	sig_script = o->script;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
 /* Starts a cluster of shards shards, runs on it, stops it. */
 static int run_cluster(const struct opts *o, unsigned shards, struct result *res)
 {
@@ -578,7 +495,7 @@ static int run_cluster(const struct opts *o, unsigned shards, struct result *res
 		return -1;
 	}
 	fprintf(stderr, "mds-bench: %u shard(s) in %s\n", shards, dir);
-	snprintf(sig_dir, sizeof(sig_dir), "%s", dir);
+	cluster_run_guard_dir(dir);
 	rc = cluster_cmd(o, "up", dir, shards, conf, sizeof(conf));
 	if (rc != 0) {
 		fprintf(stderr, "mds-bench: %s up failed (exit %d)\n", o->script, rc);
@@ -588,11 +505,11 @@ static int run_cluster(const struct opts *o, unsigned shards, struct result *res
 		res->rss_now_mib = mds_mem_mib(dir, "VmRSS:");
 	}
 	rc2 = cluster_cmd(o, "down", dir, shards, ignored, sizeof(ignored));
-	sig_dir[0] = '\0';
+	cluster_run_guard_dir(NULL);
 	if (rc2 != 0)
 		fprintf(stderr, "mds-bench: %s down --dir %s failed\n", o->script, dir);
 	else
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		cluster_run_rmtree(dir);
 	return rc;
 }
 
@@ -755,7 +672,7 @@ int main(int argc, char **argv)
 
 	log_setup("mds-bench", LOG_LVL_WARN, false);
 	parse_opts(argc, argv, &o);
-	guard_signals(&o);
+	cluster_run_guard_signals(o.script);
 	if (o.fill && !o.conf) {
 		o.nruns = 1;
 		o.shards[0] = 1;
