@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "client/cairn_int.h"
+#include "client/cinode.h"
 #include "client/mdsc.h"
 #include "common/auth.h"
 #include "common/cfg.h"
@@ -80,6 +81,10 @@ int cairn_open(const struct cairn_open_opts *o, struct cairn **out)
 	rc = load_conf(c, o);
 	if (rc)
 		goto fail;
+	rc = -ENOMEM;
+	c->inodes = cinode_table_new();
+	if (!c->inodes)
+		goto fail;
 	mo.timeout_ms = o->timeout_ms;
 	mo.watch_map = !(o->flags & CAIRN_OPEN_NO_MAP_WATCH);
 	rc = mdsc_new(c->cfg, c->key, &mo, &c->mdsc);
@@ -106,6 +111,7 @@ void cairn_close(struct cairn *c)
 	if (!c)
 		return;
 	mdsc_free(c->mdsc);
+	cinode_table_free(c->inodes);
 	auth_key_free(c->key);
 	free(c->cfg);
 	free(c);
@@ -326,8 +332,10 @@ int cairn_send_entry(struct cairn *c, uint16_t shard, uint16_t opcode, const str
 		return rc;
 	mdsc_dec_init(&d, resp);
 	rc = mdsc_dec_check(proto_mds_entry_decode(&d, &ent), opcode);
-	if (!rc && out)
+	if (!rc && out) {
 		cairn_attr_from_entry(&ent, out);
+		cinode_overlay(c->inodes, out);
+	}
 	rpc_msg_free(resp);
 	return rc;
 }
@@ -344,8 +352,10 @@ int cairn_send_attr(struct cairn *c, uint16_t shard, uint16_t opcode, const stru
 		return rc;
 	mdsc_dec_init(&d, resp);
 	rc = mdsc_dec_check(proto_mds_attr_rep_decode(&d, &rep), opcode);
-	if (!rc && out)
+	if (!rc && out) {
 		cairn_attr_from_proto(&rep.attr, rep.attr_valid_ms, out);
+		cinode_overlay(c->inodes, out);
+	}
 	rpc_msg_free(resp);
 	return rc;
 }

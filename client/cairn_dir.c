@@ -15,6 +15,7 @@
 
 #include "client/cairn.h"
 #include "client/cairn_int.h"
+#include "client/cinode.h"
 #include "client/mdsc.h"
 #include "common/rpc.h"
 #include "proto/mds.h"
@@ -159,8 +160,10 @@ static int deliver(struct listing *l, const struct proto_mds_readdir_rep *rep)
 		if (!l->skip[i]) {
 			memcpy(name, de->name.ptr, de->name.len);
 			name[de->name.len] = '\0';
-			if (l->a->flags & CAIRN_READDIR_PLUS)
+			if (l->a->flags & CAIRN_READDIR_PLUS) {
 				d.attr = &l->attrs[i];
+				cinode_overlay(l->c->inodes, &l->attrs[i]);
+			}
 			rc = l->a->fn(l->a->arg, &d);
 			if (rc)
 				return rc < 0 ? rc : 1;

@@ -21,6 +21,7 @@
 
 struct auth_key;
 struct cfg;
+struct cinode_table;
 struct mdsc;
 struct rpc_msg;
 
@@ -28,6 +29,7 @@ struct cairn {
 	struct cfg *cfg; /* owned, read-only */
 	struct auth_key *key;
 	struct mdsc *mdsc;
+	struct cinode_table *inodes; /* open regular files (cinode.h) */
 };
 
 /* Room for any request body but SETXATTR's value. */

@@ -10,6 +10,7 @@
  * duration of one wait; responses are freed as soon as they are consumed.
  */
 #include "client/data.h"
+#include "client/cinode.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -202,6 +203,8 @@ struct sread {
 	uint32_t soff, slen; /* range within the stripe */
 	uint8_t *dst;	     /* its bytes in the caller's buffer */
 	int err;	     /* acting set error */
+	bool cached;	     /* asked only for data, at the cached version */
+	uint64_t version;    /* the cached version, or the one the read found */
 	uint32_t ids[W_MAX];
 	bool up[W_MAX];
 	bool asked[W_MAX];
@@ -228,7 +231,23 @@ static uint8_t *chunk_dst(const struct data_file *f, const struct sread *s, unsi
 	return s->dst + ((uint64_t)i * f->layout.chunk_size + a - s->soff);
 }
 
-/* Fast path requests: needed ranges and probes, max(k, m + 1) chunks. */
+/* Whether the stripe's version is cached and every data chunk needed is up. */
+static bool sread_cached(const struct data_file *f, const struct proto_map *map, struct sread *s)
+{
+	uint32_t a, z;
+
+	if (!f->ci || !cinode_vget(f->ci, map->epoch, s->stripe, &s->version))
+		return false;
+	for (unsigned i = 0; i < f->layout.k; i++)
+		if (chunk_range(f, s, i, &a, &z) && !s->up[i])
+			return false;
+	return true;
+}
+
+/*
+ * Fast path requests: the needed ranges only when the stripe's version is
+ * cached, else the needed ranges and probes, max(k, m + 1) chunks.
+ */
 static void sread_send(struct dbatch *b, const struct data_file *f, const struct proto_map *map,
 		       struct sread *s)
 {
@@ -240,6 +259,9 @@ static void sread_send(struct dbatch *b, const struct data_file *f, const struct
 	s->err = stripe_acting(f, map, s->stripe, s->ids, s->up);
 	if (s->err)
 		return;
+	s->cached = sread_cached(f, map, s);
+	if (s->cached)
+		need = 0;
 	for (unsigned i = 0; i < k; i++) {
 		if (!chunk_range(f, s, i, &a, &z) || !s->up[i])
 			continue;
@@ -258,7 +280,7 @@ static void sread_send(struct dbatch *b, const struct data_file *f, const struct
 }
 
 /* Whether the fast path answered the stripe (consumes every reply). */
-static bool sread_fast_ok(const struct data_file *f, struct sread *s)
+static bool sread_fast_ok(const struct data_file *f, const struct proto_map *map, struct sread *s)
 {
 	unsigned k = f->layout.k, w = k + f->layout.m, need = k > f->layout.m ? k : f->layout.m + 1u;
 	unsigned n = 0;
@@ -281,6 +303,10 @@ static bool sread_fast_ok(const struct data_file *f, struct sread *s)
 	for (unsigned i = 0; i < k; i++)
 		if (chunk_range(f, s, i, &a, &z) && !s->asked[i])
 			ok = false;
+	if (s->cached)
+		return ok && (n == 0 || v == s->version);
+	if (ok && n >= need && f->ci)
+		cinode_vset(f->ci, map->epoch, s->stripe, v);
 	return ok && n >= need;
 }
 
@@ -415,6 +441,8 @@ static int sread_slow(const struct data_file *f, const struct proto_map *map, st
 		goto out;
 	if (v == 0) {
 		memset(s->dst, 0, s->slen);
+		if (f->ci)
+			cinode_vset(f->ci, map->epoch, s->stripe, 0);
 		rc = 0;
 		goto out;
 	}
@@ -431,6 +459,8 @@ static int sread_slow(const struct data_file *f, const struct proto_map *map, st
 					     s->c[i].version == (uint64_t)v;
 	}
 	rc = sread_rebuild(f, s, bufs, present, ra, rl);
+	if (rc == 0 && f->ci)
+		cinode_vset(f->ci, map->epoch, s->stripe, (uint64_t)v);
 out:
 	if (rc)
 		sread_log(f, s, rc);
@@ -453,7 +483,7 @@ static int read_batch(const struct data_file *f, struct sread *s, unsigned n)
 		sread_send(&b, f, &mm->map, &s[i]);
 	dbatch_wait(&b);
 	for (unsigned i = 0; i < n && ret == 0; i++) {
-		if (sread_fast_ok(f, &s[i]))
+		if (sread_fast_ok(f, &mm->map, &s[i]))
 			continue;
 		rc = sread_slow(f, &mm->map, &s[i]);
 		if (rc == -EIO) {
@@ -519,6 +549,7 @@ struct swrite {
 	struct iovec iov;
 	struct dcall c;
 	bool done;
+	uint64_t version; /* out: the stripe's new version */
 };
 
 static bool write_retryable(int rc)
@@ -569,6 +600,7 @@ static int swrite_result(struct swrite *s)
 	if (rc == 0) {
 		mdsc_dec_init(&dec, s->c.resp);
 		rc = proto_osd_write_rep_decode(&dec, &rep) ? -EIO : 0;
+		s->version = rc ? 0 : rep.version;
 	}
 	rpc_msg_free(s->c.resp);
 	s->c.resp = NULL;
@@ -590,11 +622,12 @@ static int write_round(const struct data_file *f, struct swrite *s, unsigned n)
 		if (!s[i].done)
 			swrite_send(&b, f, &mm->map, &s[i]);
 	dbatch_wait(&b);
-	mdsc_map_put(mm);
 	for (unsigned i = 0; i < n; i++) {
 		if (s[i].done)
 			continue;
 		rc = swrite_result(&s[i]);
+		if (rc == 0 && f->ci)
+			cinode_vset_max(f->ci, mm->map.epoch, s[i].stripe, s[i].version);
 		if (rc == 0)
 			s[i].done = true;
 		else if (write_retryable(rc) && ret >= 0)
@@ -602,6 +635,7 @@ static int write_round(const struct data_file *f, struct swrite *s, unsigned n)
 		else if (ret >= 0 && !write_retryable(rc))
 			ret = rc;
 	}
+	mdsc_map_put(mm);
 	return ret;
 }
 

@@ -28,6 +28,7 @@
 
 #include "client/cairn.h"
 
+struct cinode;
 struct erasure;
 struct mdsc;
 
@@ -37,6 +38,7 @@ struct data_file {
 	uint64_t ino;
 	struct cairn_layout layout;
 	struct erasure *ec; /* erasure_new(k, m), owned by the caller */
+	struct cinode *ci;  /* its stripe version cache, or NULL */
 };
 
 /* Stripes in flight per batch of a read or write. */
