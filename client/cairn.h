@@ -479,14 +479,19 @@ int cairn_fsync_meta(struct cairn *c, const struct cairn_cred *cred, uint64_t in
  * not answer, or reports a checksum error is rebuilt from parity, and chunk
  * versions that disagree (a write interrupted by a crash) resolve to the
  * newest version held by k chunks.  Writes go stripe by stripe to each
- * stripe's primary OSD, in parallel, and return once durable on every up
- * member of the stripe's acting set.  Holes (never written) read as zeros
- * and store nothing.  The size this handle learnt (its writes and
- * truncates) is published on the MDS by cairn_fsync() and
- * cairn_file_close(), so other clients see it after those (close-to-open
- * consistency); reads through a handle end at the size it knows.
- * A handle may be used by several threads at once; the
- * caller orders writes that overlap.  Offsets are 64-bit; sizes up to 2^63.
+ * stripe's primary OSD, in parallel; the parts of a write that do not fill
+ * whole stripes are buffered per file (shared by the handles of the file
+ * in this client) until they do, until a read of their range, or until
+ * cairn_fsync() or cairn_file_close(), the durability points (O_SYNC,
+ * O_DSYNC and O_DIRECT handles write through).  Holes (never written) read
+ * as zeros and store nothing.  The size this client's writes and truncates
+ * gave the file is published on the MDS by cairn_fsync() and
+ * cairn_file_close(), after the data is durable, so other clients see it
+ * after those (close-to-open consistency); until then this client's
+ * cairn_getattr(), cairn_lookup() and readdirplus report it.  Reads end at
+ * the size this client knows.  Handles may be used by several threads at
+ * once; the caller orders writes that overlap; O_APPEND writes are atomic
+ * among the handles of one client.  Offsets are 64-bit; sizes up to 2^63.
  */
 struct cairn_file;
 
@@ -512,11 +517,15 @@ int cairn_file_create(struct cairn *c, const struct cairn_cred *cred, uint64_t p
 ssize_t cairn_pread(struct cairn_file *f, void *buf, size_t len, uint64_t off);
 
 /*
- * pwrite(2): len bytes at off (never short), durable when it returns.
- * Returns len, -EBADF (opened read-only), -EFBIG (past 2^63), -EINVAL,
- * -EIO (fewer than k members of a stripe up, or retries exhausted),
- * -ENOSPC (an OSD's disk is full), -ENOMEM.  After an error some stripes of
- * the range may hold the new bytes and others the old ones.
+ * pwrite(2): len bytes at off (never short); with O_APPEND at the end of
+ * the file as this client knows it, whatever off is.  Durable when it
+ * returns for O_SYNC, O_DSYNC and O_DIRECT handles, else at the next
+ * cairn_fsync() or cairn_file_close().  Returns len, -EBADF (opened
+ * read-only), -EFBIG (past 2^63), -EINVAL, -EIO (fewer than k members of a
+ * stripe up, or retries exhausted), -ENOSPC (an OSD's disk is full),
+ * -ENOMEM; an error of writing out buffered bytes of this file may show
+ * here.  After an error some stripes of the range may hold the new bytes
+ * and others the old ones.
  */
 ssize_t cairn_pwrite(struct cairn_file *f, const void *buf, size_t len, uint64_t off);
 
@@ -528,14 +537,17 @@ ssize_t cairn_pwrite(struct cairn_file *f, const void *buf, size_t len, uint64_t
 int cairn_ftruncate(struct cairn_file *f, uint64_t size);
 
 /*
- * fsync(2) / fdatasync(2): data is already durable; publishes the size and
- * mtime on the MDS durably.  Returns 0 or cairn_fsync_meta()'s errors.
+ * fsync(2) / fdatasync(2): writes out the file's buffered bytes, then
+ * publishes the size and mtime on the MDS durably.  Returns 0, an error of
+ * writing out buffered bytes not reported before (once, like fsync(2)), or
+ * cairn_fsync_meta()'s errors.
  */
 int cairn_fsync(struct cairn_file *f, bool datasync);
 
 /*
- * Publishes like cairn_fsync() (not synced) and releases the handle, which
- * is freed whatever the result.  Returns 0 or cairn_close_meta()'s errors.
+ * Writes out and publishes like cairn_fsync() (the metadata not synced)
+ * and releases the handle, which is freed whatever the result.  Returns 0,
+ * a write-out error as cairn_fsync(), or cairn_close_meta()'s errors.
  * NULL is allowed.
  */
 int cairn_file_close(struct cairn_file *f);

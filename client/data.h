@@ -15,6 +15,9 @@
  * chunks at another version are read again at that version, and missing
  * data chunks are rebuilt with erasure_decode() over the range.  -EIO only
  * when fewer than k chunks hold it.  Many stripes are in flight at once.
+ * With a version cache (data_file.ci), a stripe whose version a read or a
+ * write of this client has seen is read from the needed data chunks only,
+ * and takes the paths above when one of them holds another version.
  *
  * Threads: every function may be called from any thread; RPC completions
  * run on the mdsc engine's threads and only store results and signal.
