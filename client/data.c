@@ -37,10 +37,25 @@
 
 /* ---- batches of asynchronous calls ---- */
 
+/*
+ * The first call of a batch is held back: if it stays the only one,
+ * dbatch_wait() makes it as a blocking call, whose caller reads its own
+ * answer (one thread wake-up instead of two: the common 4 KiB read).
+ */
+struct dheld {
+	struct dcall *d;
+	struct rpc_client *cli;
+	struct rpc_call call;
+	uint8_t body[BODY_MAX];
+};
+
 struct dbatch {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	unsigned pending;
+	unsigned sent; /* calls submitted (the submitting thread's count) */
+	bool held;
+	struct dheld h;
 };
 
 struct dcall {
@@ -57,10 +72,47 @@ static void dbatch_init(struct dbatch *b)
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->cond, NULL);
 	b->pending = 0;
+	b->sent = 0;
+	b->held = false;
+}
+
+static void dcall_done(void *arg, int status, struct rpc_msg *resp);
+
+/* Submits call asynchronously as part of b. */
+static void dcall_async(struct dbatch *b, struct dcall *d, struct rpc_client *cli,
+			const struct rpc_call *call)
+{
+	int rc;
+
+	b->sent++;
+	pthread_mutex_lock(&b->lock);
+	b->pending++;
+	pthread_mutex_unlock(&b->lock);
+	d->status = 0;
+	rc = rpc_call_async(cli, call, dcall_done, d);
+	if (rc) {
+		pthread_mutex_lock(&b->lock);
+		b->pending--;
+		pthread_mutex_unlock(&b->lock);
+		d->status = rc;
+	}
+}
+
+/* Sends the held call asynchronously: another one joined the batch. */
+static void dbatch_release(struct dbatch *b)
+{
+	if (!b->held)
+		return;
+	b->held = false;
+	dcall_async(b, b->h.d, b->h.cli, &b->h.call);
 }
 
 static void dbatch_wait(struct dbatch *b)
 {
+	if (b->held) {
+		b->held = false;
+		b->h.d->status = rpc_call_sync(b->h.cli, &b->h.call, &b->h.d->resp);
+	}
 	pthread_mutex_lock(&b->lock);
 	while (b->pending)
 		pthread_cond_wait(&b->cond, &b->lock);
@@ -98,20 +150,22 @@ static void dcall_send(struct dbatch *b, struct dcall *d, const struct data_file
 		return;
 	}
 	rc = mdsc_osd_client(f->mdsc, o->addr.ptr, o->addr.len, &cli);
-	if (rc == 0) {
-		pthread_mutex_lock(&b->lock);
-		b->pending++;
-		pthread_mutex_unlock(&b->lock);
-		d->status = 0;
-		rc = rpc_call_async(cli, call, dcall_done, d);
-		if (rc) {
-			pthread_mutex_lock(&b->lock);
-			b->pending--;
-			pthread_mutex_unlock(&b->lock);
-		}
-	}
-	if (rc)
+	if (rc) {
 		d->status = rc;
+		return;
+	}
+	if (b->sent == 0 && !b->held && call->body_len <= BODY_MAX) {
+		b->held = true;
+		b->h.d = d;
+		b->h.cli = cli;
+		b->h.call = *call;
+		memcpy(b->h.body, call->body, call->body_len);
+		b->h.call.body = b->h.body;
+		d->status = 0;
+		return;
+	}
+	dbatch_release(b);
+	dcall_async(b, d, cli, call);
 }
 
 /* The acting set of a stripe in map.  Returns 0 or -errno. */
@@ -519,7 +573,10 @@ int data_read(const struct data_file *f, void *buf, size_t len, uint64_t off)
 		return 0;
 	if (end < off)
 		return -EINVAL;
-	s = calloc(DATA_BATCH_STRIPES, sizeof(*s));
+	n = (unsigned)((end - 1) / ssize - off / ssize + 1 < DATA_BATCH_STRIPES
+			       ? (end - 1) / ssize - off / ssize + 1
+			       : DATA_BATCH_STRIPES);
+	s = malloc(n * sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	while (off < end && rc == 0) {
