@@ -1,6 +1,6 @@
 /*
  * test_data_client.c - what one libcairn client keeps of its open files,
- * on a real cluster (one cairn-mds shard, 6 cairn-osd processes in 3 fake
+ * on a real cluster (one cairn-mds shard, 6 cairn-osd processes (and a 7th later) in 3 fake
  * hosts, a 4+2 pool of 64 KiB chunks):
  *
  *   - write buffering: small writes of random lengths gathered into
@@ -14,7 +14,10 @@
  *     missed the overwrite while it was down and came back (every 4 KiB
  *     block read on its own, so a read served by that OSD alone would show
  *     the old bytes);
- *   - a buffered write that cannot reach the OSDs (3 of 6 killed) is
+ *   - an OSD that joins (the seventh, down until then) while a file is
+ *     open: the handle reads right (the stripes that now place a chunk on
+ *     the new OSD are rebuilt from the others) and writes right;
+ *   - a buffered write that cannot reach the OSDs (4 of 7 stopped) is
  *     reported by cairn_fsync().
  *
  * Usage: test_data_client CAIRN-MDS CAIRN-OSD [SEED]; exits 77 if a binary
@@ -209,6 +212,8 @@ static void overwrite(uint64_t s, uint8_t *buf, size_t len)
 	TC_CHECK(cairn_file_close(w) == 0, "close");
 }
 
+static void wait_client_epoch(void);
+
 static void test_version_cache(void)
 {
 	const size_t len = 8 * STRIPE;
@@ -227,39 +232,73 @@ static void test_version_cache(void)
 	overwrite(seed + 3, buf, len); /* OSD 3 keeps the previous generation */
 	tc_osd_start(&cl, 3);
 	tc_wait_osd(&cl, 3, true, WAIT_MS);
-	for (int i = 0; i < 50 && cairn_map_epoch(cn) < tc_map_refresh(&cl); i++)
-		usleep(100000);
+	wait_client_epoch();
 	check_blocks(f, buf, len, "after an OSD missed the overwrite");
 	cairn_file_close(f);
 	free(buf);
 	printf("stripe version cache ok\n");
 }
 
+static void wait_client_epoch(void)
+{
+	for (int i = 0; i < 50 && cairn_map_epoch(cn) < tc_map_refresh(&cl); i++)
+		usleep(100000);
+}
+
+static void test_new_osd(void)
+{
+	const size_t len = 8 * STRIPE + 999;
+	uint8_t *buf = malloc(len), *more = malloc(STRIPE);
+	struct cairn_file *f = open_name(cn, "joined", O_RDWR | O_EXCL, true), *g;
+
+	tc_fill(seed + 5, buf, len);
+	put(f, buf, len, 0);
+	TC_CHECK(cairn_fsync(f, false) == 0, "fsync");
+	check(f, buf, len, 0, "before the new OSD");
+	tc_osd_start(&cl, 6);
+	tc_wait_osd(&cl, 6, true, WAIT_MS);
+	wait_client_epoch();
+	check(f, buf, len, 0, "after a new OSD joined");
+	check_blocks(f, buf, 8 * STRIPE, "blocks after a new OSD joined");
+	tc_fill(seed + 6, more, STRIPE);
+	memcpy(buf + CS / 2, more, STRIPE); /* across two stripes */
+	put(f, more, STRIPE, CS / 2);
+	check(f, buf, len, 0, "written after a new OSD joined");
+	TC_CHECK(cairn_file_close(f) == 0, "close");
+	g = open_name(cn2, "joined", O_RDONLY, false);
+	check(g, buf, len, 0, "second client after a new OSD joined");
+	cairn_file_close(g);
+	free(more);
+	free(buf);
+	printf("an OSD joining under an open file ok\n");
+}
+
 static void test_deferred_error(void)
 {
+	static const unsigned victims[] = {0, 2, 4, 6};
 	uint8_t small[1000];
 	struct cairn_file *f = open_name(cn, "deferred", O_RDWR | O_EXCL, true);
 	int ret;
 
 	memset(small, 7, sizeof(small));
-	for (unsigned i = 0; i < 3; i++)
-		tc_osd_stop(&cl, i * 2);
-	for (unsigned i = 0; i < 3; i++)
-		tc_wait_osd(&cl, i * 2, false, WAIT_MS);
+	for (unsigned i = 0; i < 4; i++)
+		tc_osd_stop(&cl, victims[i]);
+	for (unsigned i = 0; i < 4; i++)
+		tc_wait_osd(&cl, victims[i], false, WAIT_MS);
 	put(f, small, sizeof(small), 10); /* buffered: nothing sent yet */
 	ret = cairn_fsync(f, false);
-	TC_CHECK(ret == -EIO, "fsync with 3 of 6 OSDs down: %d (%s), want -EIO", ret,
+	TC_CHECK(ret == -EIO, "fsync with 3 of 7 OSDs up: %d (%s), want -EIO", ret,
 		 error_str(ret));
 	TC_CHECK(cairn_fsync(f, false) == 0, "the error is reported once");
 	cairn_file_close(f);
-	for (unsigned i = 0; i < 3; i++)
-		tc_osd_start(&cl, i * 2);
+	for (unsigned i = 0; i < 4; i++)
+		tc_osd_start(&cl, victims[i]);
 	printf("write-out error reported by fsync ok\n");
 }
 
 int main(int argc, char **argv)
 {
-	struct tc_opts o = {.osds = 6, .hosts = 3, .tmpfs_osd = -1,
+	struct tc_opts o = {.osds = 7, .hosts = 3, .tmpfs_osd = -1,
 			    .osd_cfg = "scrub_rate = \"0\"; workers = 2;",
 			    .pools = "{ name = \"ec\"; scheme = \"ec:4+2\"; chunk_size = \"64K\"; "
 				     "media = \"nvme\"; pg_count = 16; }"};
@@ -273,6 +312,8 @@ int main(int argc, char **argv)
 	printf("seed %" PRIu64 "\n", seed);
 	alarm(170);
 	tc_start(&cl, argc, argv, &o);
+	tc_osd_stop(&cl, 6); /* joins later */
+	tc_wait_osd(&cl, 6, false, WAIT_MS);
 	ret = cairn_open_conf(cl.conf, &cn);
 	TC_CHECK(ret == 0, "cairn_open_conf: %s", error_str(ret));
 	ret = cairn_open_conf(cl.conf, &cn2);
@@ -280,6 +321,7 @@ int main(int argc, char **argv)
 	test_buffered();
 	test_append();
 	test_version_cache();
+	test_new_osd();
 	test_deferred_error();
 	cairn_close(cn2);
 	cairn_close(cn);
