@@ -471,6 +471,13 @@ int cairn_close_meta(struct cairn *c, const struct cairn_cred *cred, uint64_t in
 int cairn_fsync_meta(struct cairn *c, const struct cairn_cred *cred, uint64_t ino, uint64_t fh,
 		     const struct cairn_publish *pub, bool datasync, struct cairn_attr *out);
 
+/*
+ * Publishes like cairn_close_meta() without releasing the handle (the
+ * change is group-committed, not synced).  Returns as cairn_close_meta().
+ */
+int cairn_publish_meta(struct cairn *c, const struct cairn_cred *cred, uint64_t ino, uint64_t fh,
+		       const struct cairn_publish *pub, struct cairn_attr *out);
+
 /* ---- File data ----
  *
  * A struct cairn_file is an open regular file: its handle on the MDS and
@@ -543,6 +550,13 @@ int cairn_ftruncate(struct cairn_file *f, uint64_t size);
  * cairn_fsync_meta()'s errors.
  */
 int cairn_fsync(struct cairn_file *f, bool datasync);
+
+/*
+ * flush(2) of close(2) on a mount, without releasing the handle: writes
+ * out the buffered bytes and publishes the size and mtime (not synced), so
+ * that an open elsewhere sees the whole file.  Returns as cairn_fsync().
+ */
+int cairn_file_flush(struct cairn_file *f);
 
 /*
  * Writes out and publishes like cairn_fsync() (the metadata not synced)

@@ -513,6 +513,21 @@ int cairn_fsync(struct cairn_file *f, bool datasync)
 	return werr ? werr : rc;
 }
 
+int cairn_file_flush(struct cairn_file *f)
+{
+	struct cairn_publish pub;
+	int rc = 0, werr;
+
+	if (!f)
+		return -EINVAL;
+	if (file_pub(f, &pub, &werr)) {
+		rc = cairn_publish_meta(f->c, file_cred(f), f->d.ino, f->fh, &pub, NULL);
+		if (rc == 0)
+			file_published(f, &pub);
+	}
+	return werr ? werr : rc;
+}
+
 int cairn_file_close(struct cairn_file *f)
 {
 	struct cairn_publish pub;

@@ -418,3 +418,9 @@ int cairn_fsync_meta(struct cairn *c, const struct cairn_cred *cred, uint64_t in
 	return publish(c, cred, ino, fh, pub, datasync ? PROTO_MDS_PUB_DATASYNC : 0,
 		       PROTO_OP_MDS_FSYNC, out);
 }
+
+int cairn_publish_meta(struct cairn *c, const struct cairn_cred *cred, uint64_t ino, uint64_t fh,
+		       const struct cairn_publish *pub, struct cairn_attr *out)
+{
+	return publish(c, cred, ino, fh, pub, PROTO_MDS_PUB_NOSYNC, PROTO_OP_MDS_FSYNC, out);
+}

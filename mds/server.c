@@ -535,14 +535,16 @@ static int srv_op_fsync(struct srv_ctx *c)
 
 	if (proto_mds_publish_req_decode(&c->d, &q))
 		return -CAIRN_EBADFRAME;
-	if (!c->may_block)
+	if (!c->may_block && !(q.flags & PROTO_MDS_PUB_NOSYNC))
 		return SRV_DEFER;
 	rc = srv_home(c, q.ino);
 	if (rc)
 		return rc;
 	if (q.flags & (PROTO_MDS_PUB_SIZE | PROTO_MDS_PUB_MTIME))
 		rc = srv_publish(c, &q, &drop);
-	if (!rc)
+	if (!rc && (q.flags & PROTO_MDS_PUB_NOSYNC))
+		mds_commit_note(); /* a flush: durable with the next group commit */
+	else if (!rc)
 		rc = ns_sync(c->m->ns);
 	if (rc)
 		return rc;

@@ -118,8 +118,10 @@ enum proto_mds_publish_flag {
 	PROTO_MDS_PUB_SIZE = 1u << 0,	  /* size is the file's new size */
 	PROTO_MDS_PUB_MTIME = 1u << 1,	  /* mtime is the file's new mtime */
 	PROTO_MDS_PUB_DATASYNC = 1u << 2, /* FSYNC only: fdatasync semantics */
+	PROTO_MDS_PUB_NOSYNC = 1u << 3,	  /* FSYNC only: publish, group-committed */
 };
-#define PROTO_MDS_PUB_KNOWN (PROTO_MDS_PUB_SIZE | PROTO_MDS_PUB_MTIME | PROTO_MDS_PUB_DATASYNC)
+#define PROTO_MDS_PUB_KNOWN                                                                        \
+	(PROTO_MDS_PUB_SIZE | PROTO_MDS_PUB_MTIME | PROTO_MDS_PUB_DATASYNC | PROTO_MDS_PUB_NOSYNC)
 
 /* ---- Replies shared by several opcodes ---- */
 
