@@ -23,6 +23,7 @@ const struct kv_cf_desc keys_cfs[KEYS_CF_COUNT] = {
     [KEYS_CF_ORPHAN] = {.name = "orphan"},
     [KEYS_CF_INTENT] = {.name = "intent"},
     [KEYS_CF_DONE] = {.name = "done"},
+    [KEYS_CF_PURGE] = {.name = "purge"},
 };
 
 size_t keys_u64(uint8_t out[KEYS_U64_LEN], uint64_t v)

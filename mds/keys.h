@@ -20,6 +20,8 @@
  *   intent   op id -> opaque record of the cross-shard coordinator
  *   done     op id + step + discriminator -> result of an idempotent
  *            cross-shard step
+ *   purge    ino -> size, layout and progress of a freed regular file
+ *            whose chunks are still to be deleted on the OSDs (mds/purge.h)
  */
 #ifndef CAIRN_MDS_KEYS_H
 #define CAIRN_MDS_KEYS_H
@@ -39,6 +41,7 @@ enum keys_cf {
 	KEYS_CF_ORPHAN,
 	KEYS_CF_INTENT,
 	KEYS_CF_DONE,
+	KEYS_CF_PURGE,
 	KEYS_CF_COUNT
 };
 
@@ -58,7 +61,7 @@ extern const struct kv_cf_desc keys_cfs[KEYS_CF_COUNT];
 #define KEYS_META_BOOT "boot"
 #define KEYS_META_STRIPE_LEN 3
 
-/* ino, orphan, intent, symlink keys: 8 bytes big-endian. */
+/* ino, orphan, intent, symlink, purge keys: 8 bytes big-endian. */
 size_t keys_u64(uint8_t out[KEYS_U64_LEN], uint64_t v);
 /* Returns 0 and *v, or -EINVAL if klen is not 8. */
 int keys_u64_decode(const void *key, size_t klen, uint64_t *v);

@@ -5,9 +5,9 @@
  *
  * Loads cairn.conf, opens the shard's RocksDB under its data directory,
  * starts the cross-shard layer, the cluster map (shard 0), the group
- * committer and the RPC server, logs "shard N serving on ADDR", and runs
- * in the foreground until SIGTERM or SIGINT, then stops everything in
- * reverse order and exits 0.  See cairn-mds(8).
+ * committer, the RPC server and the purger (mds/purge.h), logs "shard N
+ * serving on ADDR", and runs in the foreground until SIGTERM or SIGINT,
+ * then stops everything in reverse order and exits 0.  See cairn-mds(8).
  *
  * Exit status: 0 after an orderly stop; 1 for bad arguments, an invalid
  * cairn.conf or key file (one line on stderr); 2 when the shard cannot
@@ -15,7 +15,8 @@
  *
  * Threads: the main thread blocks SIGTERM, SIGINT (inherited by every
  * thread it creates) and waits for them with sigwaitinfo(); the RPC engine,
- * its workers, the committer and the map timer are the other threads.
+ * its workers, the committer, the map timer and the purger are the other
+ * threads.
  * struct mds and struct cfg are static and live for the whole process.
  */
 #include <errno.h>
@@ -38,6 +39,7 @@
 #include "mds/map.h"
 #include "mds/mds.h"
 #include "mds/ns.h"
+#include "mds/purge.h"
 #include "mds/server.h"
 #include "mds/xshard.h"
 
@@ -174,9 +176,17 @@ static int mkdir_p(const char *path)
 static void orphan_freed(void *arg, const struct ns_drop *d)
 {
 	(void)arg;
-	/* Deleting the chunks of freed files is not built yet (see README). */
+	/* Its purge entry was written with the deletion: the purger has it. */
 	log_debug("mds: orphan %#llx of the previous run freed: %llu bytes in pool %u",
 		  (unsigned long long)d->ino, (unsigned long long)d->size, d->layout.pool_id);
+}
+
+/* A purge entry was committed: wake the purger. */
+static void purge_queued(void *arg)
+{
+	struct mds *m = arg;
+
+	mds_purge_kick(m->purge);
 }
 
 static int open_ns(struct mds *m)
@@ -187,6 +197,8 @@ static int open_ns(struct mds *m)
 	    .create_if_missing = true,
 	    .block_cache_bytes = (size_t)m->cfg->mds.block_cache,
 	    .orphan_freed = orphan_freed,
+	    .purge_queued = purge_queued,
+	    .cb_arg = m,
 	};
 	char db[PATH_MAX];
 	int rc;
@@ -211,9 +223,12 @@ static int start(struct mds *m, char *addr, size_t addrlen)
 {
 	int rc;
 
+	m->purge = mds_purge_new(m);
+	if (!m->purge)
+		return -ENOMEM;
 	rc = open_ns(m);
 	if (rc)
-		return rc;
+		goto fail_purge;
 	rc = rpc_engine_new((int)m->cfg->rpc.io_threads, &m->engine);
 	if (rc) {
 		log_error("mds: cannot start the network threads: %s", strerror(-rc));
@@ -237,7 +252,15 @@ static int start(struct mds *m, char *addr, size_t addrlen)
 	rc = mds_server_start(m, addr, addrlen);
 	if (rc)
 		goto fail_commit;
+	rc = mds_purge_start(m->purge);
+	if (rc) {
+		log_error("mds: cannot start the purger: %s", error_str(rc));
+		goto fail_server;
+	}
 	return 0;
+fail_server:
+	mds_map_quiesce(m);
+	mds_server_stop(m);
 fail_commit:
 	mds_commit_stop();
 fail_map:
@@ -250,6 +273,9 @@ fail_engine:
 fail_ns:
 	ns_db_close(m->ns);
 	m->ns = NULL;
+fail_purge:
+	mds_purge_free(m->purge);
+	m->purge = NULL;
 	return rc;
 }
 
@@ -257,7 +283,8 @@ static void stop(struct mds *m)
 {
 	int rc;
 
-	mds_map_quiesce(m); /* parked MAP_GETs would hold the server's stop */
+	mds_purge_stop(m->purge); /* progress saved; entries kept for the next start */
+	mds_map_quiesce(m);	  /* parked MAP_GETs would hold the server's stop */
 	mds_server_stop(m);
 	rc = mds_commit_stop();
 	mds_map_stop(m);
@@ -270,6 +297,8 @@ static void stop(struct mds *m)
 		log_error("mds: last sync failed: %s", strerror(-rc));
 	ns_db_close(m->ns);
 	m->ns = NULL;
+	mds_purge_free(m->purge); /* no more kicks: the namespace is closed */
+	m->purge = NULL;
 }
 
 static int wait_for_signal(const sigset_t *set)

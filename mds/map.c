@@ -48,6 +48,8 @@ struct map_wake {
 	struct map_watch *list;
 	struct map_blob *blob; /* full map for each, or NULL: "no change" replies */
 	uint64_t epoch;
+	void (*listen_fn)(void *arg); /* called for a new epoch (blob set) */
+	void *listen_arg;
 };
 
 static int64_t map_now_ms(void)
@@ -182,6 +184,8 @@ static int map_bump(struct mds_map *mp, struct map_wake *w)
 	mp->nwatches = 0;
 	w->blob = blob_get(mp->blob);
 	w->epoch = mp->epoch;
+	w->listen_fn = mp->listen_fn;
+	w->listen_arg = mp->listen_arg;
 	return 0;
 }
 
@@ -233,9 +237,12 @@ static void map_wake_run(struct map_wake *w)
 		reply_map(x->req, w->blob, w->epoch);
 		free(x);
 	}
+	if (w->blob && w->listen_fn)
+		w->listen_fn(w->listen_arg);
 	blob_put(w->blob);
 	w->list = NULL;
 	w->blob = NULL;
+	w->listen_fn = NULL;
 }
 
 /* ---- handlers ---- */
@@ -1147,16 +1154,81 @@ static struct {
 	struct map_pool pools[PROTO_MAP_POOLS_MAX];
 } remote_pools = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/* ---- the map for other modules ---- */
+
+int mds_map_reply_decode(const void *body, size_t len, uint16_t version, struct proto_map *out,
+			 uint64_t *epoch)
+{
+	struct proto_admin_map_get_rep rep;
+	struct wire_dec d;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	wire_dec_init(&d, body, len);
+	wire_dec_set_version(&d, version);
+	rc = proto_admin_map_get_rep_decode(&d, &rep);
+	if (rc)
+		return rc;
+	*epoch = rep.epoch;
+	if (rep.map.len == 0)
+		return -EAGAIN;
+	wire_dec_init(&d, rep.map.ptr, rep.map.len);
+	wire_dec_set_version(&d, version);
+	rc = proto_map_decode(&d, out);
+	if (rc == 0 && out->epoch != rep.epoch) {
+		proto_map_free(out);
+		rc = -CAIRN_EBADFRAME;
+	}
+	return rc;
+}
+
+int mds_map_copy(struct mds *m, uint64_t known, struct proto_map *out)
+{
+	struct mds_map *mp = m->map;
+	struct map_blob *b = NULL;
+	uint64_t epoch = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!mp)
+		return -ENOENT;
+	pthread_mutex_lock(&mp->lock);
+	if (mp->epoch > known && mp->blob)
+		b = blob_get(mp->blob);
+	pthread_mutex_unlock(&mp->lock);
+	if (!b)
+		return -EAGAIN;
+	rc = mds_map_reply_decode(b->data, b->len, PROTO_VERSION, out, &epoch);
+	if (rc == -CAIRN_EBADFRAME || rc == -EAGAIN) {
+		log_error("map: cannot decode our own map of epoch %llu",
+			  (unsigned long long)b->epoch);
+		rc = -EIO;
+	}
+	blob_put(b);
+	return rc;
+}
+
+void mds_map_listen(struct mds *m, void (*fn)(void *arg), void *arg)
+{
+	struct mds_map *mp = m->map;
+
+	if (!mp)
+		return;
+	pthread_mutex_lock(&mp->lock);
+	mp->listen_fn = fn;
+	mp->listen_arg = arg;
+	pthread_mutex_unlock(&mp->lock);
+}
+
 /* Fetches the map from shard 0 and refreshes remote_pools.  0 or -errno. */
 static int remote_fetch(struct mds *m)
 {
 	struct proto_admin_map_get_req q = {.known_epoch = 0};
-	struct proto_admin_map_get_rep rep;
 	struct rpc_call call = {.opcode = PROTO_OP_ADMIN_MAP_GET, .timeout_ms = REMOTE_CALL_MS};
 	struct rpc_msg *resp = NULL;
 	struct proto_map pm;
-	struct wire_dec d;
 	struct wire_enc e;
+	uint64_t epoch;
 	uint8_t body[8];
 	int rc;
 
@@ -1169,14 +1241,9 @@ static int remote_fetch(struct mds *m)
 	rc = rpc_call_sync(m->peers[0], &call, &resp);
 	if (rc)
 		goto out;
-	wire_dec_init(&d, resp->body, resp->body_len);
-	wire_dec_set_version(&d, resp->hdr.version);
-	rc = proto_admin_map_get_rep_decode(&d, &rep);
-	if (rc)
-		goto out;
-	wire_dec_init(&d, rep.map.ptr, rep.map.len);
-	wire_dec_set_version(&d, resp->hdr.version);
-	rc = proto_map_decode(&d, &pm);
+	rc = mds_map_reply_decode(resp->body, resp->body_len, resp->hdr.version, &pm, &epoch);
+	if (rc == -EAGAIN)
+		rc = -CAIRN_EBADFRAME; /* we asked for the whole map */
 	if (rc)
 		goto out;
 	pthread_mutex_lock(&remote_pools.lock);

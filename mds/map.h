@@ -11,17 +11,21 @@
  * the pools of cairn.conf are created the first time.
  *
  * Threads: handlers run on RPC worker threads; a timer thread marks silent
- * OSDs down.  One mutex guards the map.
+ * OSDs down.  One mutex guards the map.  Other modules of the shard read
+ * it through mds_map_copy() and hear of its changes through
+ * mds_map_listen() (the purger, mds/purge.h).
  */
 #ifndef CAIRN_MDS_MAP_H
 #define CAIRN_MDS_MAP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct mds;
 struct rpc_req;
 struct proto_layout;
+struct proto_map;
 
 /* Name of the map file in the shard's data directory. */
 #define MDS_MAP_FILE "clustermap"
@@ -59,6 +63,30 @@ void mds_map_handle(struct mds *m, struct rpc_req *req);
  * -EHOSTUNREACH when there is no client to shard 0 yet, ...).
  */
 int mds_map_pool_layout(struct mds *m, uint32_t pool_id, bool may_block, struct proto_layout *out);
+
+/*
+ * Shard 0: a decoded copy of the current map (free it with
+ * proto_map_free) when its epoch is above known.  Returns 0, -EAGAIN (not
+ * newer), -ENOENT (not shard 0: no map here), -ENOMEM, -EIO.
+ */
+int mds_map_copy(struct mds *m, uint64_t known, struct proto_map *out);
+
+/*
+ * Shard 0: fn(arg) is called after every change of the map's epoch, on the
+ * thread that made it, outside the map's lock (it must not block).  One
+ * listener at a time; NULL removes it, though a call already on its way
+ * may still come.  Nothing on other shards.
+ */
+void mds_map_listen(struct mds *m, void (*fn)(void *arg), void *arg);
+
+/*
+ * Decodes a MAP_GET reply (body of len bytes, at protocol version): the
+ * map in *out (free it with proto_map_free) and its epoch.  Returns 0,
+ * -EAGAIN (the reply says "no change": *epoch set, *out empty), or
+ * -CAIRN_EBADFRAME, -ENOMEM.
+ */
+int mds_map_reply_decode(const void *body, size_t len, uint16_t version, struct proto_map *out,
+			 uint64_t *epoch);
 
 /*
  * Raw capacity and space used, in bytes, of the OSDs that are in (for

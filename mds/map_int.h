@@ -93,6 +93,8 @@ struct mds_map {
 	struct map_blob *blob;			    /* MAP_GET reply of this epoch */
 	struct map_watch *watches;
 	uint32_t nwatches;
+	void (*listen_fn)(void *arg); /* mds_map_listen() */
+	void *listen_arg;
 };
 
 /* ---- map_file.c ---- */

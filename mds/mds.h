@@ -17,8 +17,9 @@
  *   0x0301..0x03ff  cluster map and administration    mds/map.c (shard 0)
  *
  * Ownership: struct mds lives for the whole process; main.c creates it,
- * starts the pieces in the order ns -> xshard -> map -> server, and stops
- * them in reverse.  Fields are set before the server starts and are
+ * starts the pieces in the order ns -> xshard -> map -> server -> purge
+ * (mds/purge.h; allocated before ns, which kicks it), and stops them in
+ * reverse.  Fields are set before the server starts and are
  * read-only afterwards; each piece locks its own state.
  */
 #ifndef CAIRN_MDS_MDS_H
@@ -36,6 +37,7 @@ struct rpc_client;
 struct rpc_req;
 struct mds_xshard;
 struct mds_map;
+struct mds_purge;
 
 struct mds {
 	const struct cfg *cfg;
@@ -49,6 +51,7 @@ struct mds {
 	struct rpc_client *peers[64];
 	struct mds_xshard *xs; /* cross-shard coordinator */
 	struct mds_map *map;   /* cluster map; shard 0 only, else NULL */
+	struct mds_purge *purge; /* deletes the chunks of freed files */
 };
 
 /* The RPC handler of the shard (server.c): dispatches by opcode range. */

@@ -183,6 +183,9 @@ int ns_txn_commit(struct ns_txn *t, bool sync)
 		atomic_fetch_sub_explicit(&st->inodes, t->d_inodes, memory_order_relaxed);
 		atomic_fetch_sub_explicit(&st->bytes, t->d_bytes, memory_order_relaxed);
 	}
+	if (!rc && t->purge_queued)
+		t->purge_notify = true;
+	t->purge_queued = false;
 	t->d_inodes = 0;
 	t->d_bytes = 0;
 	return rc;
@@ -198,6 +201,10 @@ void ns_txn_end(struct ns_txn *t)
 	}
 	kv_batch_free(t->b);
 	t->b = NULL;
+	/* Locks released: the callback may take its own. */
+	if (t->purge_notify && t->ns->purge_queued)
+		t->ns->purge_queued(t->ns->cb_arg);
+	t->purge_notify = false;
 }
 
 /* ---- persisted counters: inode numbers, op ids ---- */
@@ -533,6 +540,8 @@ int ns_db_open(const char *path, const struct ns_options *opt, struct ns **out)
 	ns = ns_alloc(opt->shard);
 	if (!ns)
 		return -ENOMEM;
+	ns->purge_queued = opt->purge_queued;
+	ns->cb_arg = opt->cb_arg;
 	ko.create_if_missing = opt->create_if_missing;
 	ko.block_cache_bytes = opt->block_cache_bytes;
 	ko.write_buffer_bytes = opt->write_buffer_bytes;

@@ -217,7 +217,13 @@ struct ns_options {
 	 * callee frees its data.  May be NULL.
 	 */
 	void (*orphan_freed)(void *arg, const struct ns_drop *d);
-	void *cb_arg;
+	/*
+	 * Called after a write that queued a purge (see "purges" below) is
+	 * committed, on the thread that made it, with no lock of the engine
+	 * held; also during ns_db_open.  Must be quick.  May be NULL.
+	 */
+	void (*purge_queued)(void *arg);
+	void *cb_arg; /* of both callbacks */
 };
 
 /*
@@ -675,6 +681,59 @@ int ns_walk_parents(struct ns *ns, uint64_t ino, uint64_t target, uint64_t *stop
  * Returns 0 or -EACCES.
  */
 int ns_attr_access(const struct ns_cred *cred, const struct ns_attr *a, int mask);
+
+/* ---- purges: the chunks of freed files, still to delete on the OSDs ---- */
+
+/*
+ * Whenever a regular file of size > 0 with a pool in its layout is deleted
+ * (last unlink without an open handle, last close of an unlinked file, an
+ * orphan reaped at open, a cross-shard link drop, fsck), the write batch
+ * that deletes its inode also records a purge entry: its ino, size and
+ * layout.  So a crash never loses a purge, and never leaves one for a file
+ * that still exists (inode numbers are never reused).  The daemon's purger
+ * (mds/purge.h) deletes the chunks and then the entry, recording its
+ * progress on the way; it is the only one to change or remove entries
+ * (one thread), which is what makes the functions below safe without a
+ * lock.
+ */
+struct ns_purge {
+	uint64_t ino;
+	uint64_t size;		 /* the file's size when it was freed */
+	struct ns_layout layout; /* k + m chunks of chunk_size per stripe */
+	uint64_t next_stripe;	 /* progress: every stripe below is deleted */
+};
+
+/*
+ * Lists up to max purge entries with ino above after, in ino order, into
+ * out[0..*n).  *n < max means the end was reached.  Corrupt records are
+ * logged and skipped.  Returns 0, -EINVAL (max 0), -ENOMEM, -EIO.
+ */
+int ns_purge_list(struct ns *ns, uint64_t after, struct ns_purge *out, uint32_t max, uint32_t *n);
+
+/*
+ * Reads the purge entry of ino.  Returns 0, -ENOENT, -EIO (corrupt).
+ */
+int ns_purge_get(struct ns *ns, uint64_t ino, struct ns_purge *out);
+
+/*
+ * Records progress: p->next_stripe (p as listed, with the new value).
+ * Group-committed.  Returns 0, -EINVAL (no such stripe: past the file's
+ * last one plus one), -ENOENT (no such entry), -ENOMEM, -EIO.
+ */
+int ns_purge_progress(struct ns *ns, const struct ns_purge *p);
+
+/*
+ * Deletes the purge entry of ino (every chunk is gone).  Group-committed:
+ * an entry that reappears after a crash is purged again, which deletes
+ * nothing.  Returns 0 (also when absent), -ENOMEM, -EIO.
+ */
+int ns_purge_done(struct ns *ns, uint64_t ino);
+
+/*
+ * Number of stripes that can hold data of a purge entry:
+ * ceil(size / (k * chunk_size)), 0 for a bad layout.
+ */
+uint64_t ns_purge_stripes(const struct ns_purge *p);
 
 /* ---- consistency check (fsck): scans and repairs of one shard ---- */
 

@@ -1,7 +1,7 @@
 /*
  * ns_int.h - internals shared by the files of the namespace engine (ns.c,
  * ns_record.c, ns_perm.c, ns_entry.c, ns_dir.c, ns_xattr.c, ns_xshard.c,
- * ns_xentry.c, ns_fsck.c).  Not for use outside mds/ns*.c.
+ * ns_xentry.c, ns_fsck.c, ns_purge.c).  Not for use outside mds/ns*.c.
  *
  * Records (little-endian, proto/wire.h cursors, a leading format version):
  *   inode   ver u8, mode u32, uid u32, gid u32, nlink u32, size u64,
@@ -12,6 +12,8 @@
  *   dirseq  ino u64, type u8, name (the rest)
  *   done    ver u8, time u64, ino u64, mode u32, nlink u32, bits u8,
  *           size u64, layout
+ *   purge   ver u8, size u64, layout (pool u32, chunk u32, k u8, m u8),
+ *           next_stripe u64
  *
  * Locking: a mutation is a struct ns_txn: it locks the stripes of the
  * inodes it reads and changes (ns_txn_lock / ns_txn_lock_add, always in
@@ -38,6 +40,7 @@
 #define NS_OP_BLOCK 1024
 #define NS_REC_MAX 160 /* an encoded inode record fits */
 #define NS_DENTRY_REC 26
+#define NS_PURGE_REC 27
 
 /* ns_inode.iflags: internal, never shown in ns_attr.flags */
 #define NS_IF_XATTR (1u << 0)  /* may have extended attributes */
@@ -82,9 +85,11 @@ struct ns {
 	uint32_t boot;		   /* incremented at every open */
 	_Atomic uint32_t gen_next; /* low half of generations of this boot */
 	pthread_mutex_t alloc_lock;
-	uint64_t ino_next, ino_hwm;  /* alloc_lock; hwm is persisted */
-	uint64_t op_next, op_hwm;    /* alloc_lock; hwm is persisted */
-	pthread_mutex_t rename_lock; /* renames between two directories */
+	uint64_t ino_next, ino_hwm;	 /* alloc_lock; hwm is persisted */
+	uint64_t op_next, op_hwm;	 /* alloc_lock; hwm is persisted */
+	pthread_mutex_t rename_lock;	 /* renames between two directories */
+	void (*purge_queued)(void *arg); /* ns_options, set at open */
+	void *cb_arg;
 	struct ns_stripe stripes[NS_STRIPES];
 };
 
@@ -97,6 +102,8 @@ struct ns_txn {
 	struct ns_time now;
 	int64_t d_inodes; /* counter changes, applied at commit */
 	int64_t d_bytes;
+	bool purge_queued; /* the batch records a purge entry */
+	bool purge_notify; /* committed one: call ns->purge_queued at the end */
 };
 
 /* ---- ns.c: transactions, locks, allocation ---- */
@@ -176,6 +183,22 @@ int ns_name_check(const char *name, size_t nlen);
 int ns_dir_check_modify(const struct ns_cred *cred, const struct ns_inode *dir);
 /* Directory mtime and ctime become now; size changes by d_entries. */
 void ns_dir_touch(struct ns_txn *t, struct ns_inode *dir, int d_entries);
+
+/* ---- ns_purge.c: purge entries ---- */
+
+/* Encodes p (not its ino, the key) into buf[NS_PURGE_REC]; returns the length. */
+size_t ns_purge_encode(const struct ns_purge *p, uint8_t *buf);
+/*
+ * Decodes the record of ino.  Returns 0, or -EIO for a malformed record
+ * (bad length or version, k of 0, more than 255 chunks per stripe, chunk
+ * size of 0, next_stripe past the end); not logged.
+ */
+int ns_purge_decode(uint64_t ino, const void *buf, size_t len, struct ns_purge *p);
+/*
+ * Queues the purge entry of regular file in (being deleted in the same
+ * batch) if it may have chunks: size > 0 and a pool in its layout.
+ */
+void ns_purge_queue(struct ns_txn *t, const struct ns_inode *in);
 
 /* ---- ns_perm.c: POSIX permission checks ---- */
 

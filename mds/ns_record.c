@@ -168,8 +168,10 @@ int ns_inode_delete(struct ns_txn *t, const struct ns_inode *in)
 	if (in->iflags & NS_IF_XATTR)
 		rc = ns_xattrs_delete(t, in->a.ino);
 	t->d_inodes--;
-	if (S_ISREG(in->a.mode))
+	if (S_ISREG(in->a.mode)) {
 		t->d_bytes -= (int64_t)in->a.size;
+		ns_purge_queue(t, in);
+	}
 	return rc;
 }
 

@@ -226,12 +226,12 @@ bool srv_sync_flags(uint32_t flags)
 void srv_data_freed(const struct ns_drop *d)
 {
 	/*
-	 * The chunks of a freed file live on the OSDs; deleting them is the
-	 * data path's job, not built yet (see README).  Until then they stay, and this
-	 * line says which file they belonged to.
+	 * The chunks of a freed file live on the OSDs.  The batch that
+	 * deleted the inode also wrote its purge entry, and the purger
+	 * (mds/purge.h), woken by that commit, deletes them.
 	 */
 	if (d->freed && S_ISREG(d->mode))
-		log_debug("server: ino %#llx freed: %llu bytes in pool %u to delete",
+		log_debug("server: ino %#llx freed: %llu bytes in pool %u queued for purge",
 			  (unsigned long long)d->ino, (unsigned long long)d->size,
 			  d->layout.pool_id);
 }

@@ -79,7 +79,7 @@ int srv_reply_open(struct srv_ctx *c, const struct ns_attr *a);
 /* Maps PROTO_MDS_O_* to the open(2) flags ns_open() understands. */
 int srv_open_flags(uint32_t flags);
 bool srv_sync_flags(uint32_t flags);
-/* A file's data was freed (unlink, rename, close): logged for now. */
+/* A file's data was freed (unlink, rename, close): logged; the purger deletes it. */
 void srv_data_freed(const struct ns_drop *d);
 int64_t srv_now_ms(void);
 /* Turns an encoder's status into the operation's result. */

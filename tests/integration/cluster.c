@@ -83,7 +83,8 @@ void tc_fail(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	if (tc_current) {
-		print_tail(tc_current->mds_log, 15);
+		for (unsigned i = 0; i < tc_current->nshards; i++)
+			print_tail(tc_current->mds_log[i], 15);
 		for (unsigned i = 0; i < tc_current->nosds; i++)
 			print_tail(tc_current->osd[i].log, 10);
 	}
@@ -167,8 +168,10 @@ static unsigned stop_all(struct tc_cluster *c)
 		}
 		c->osd[i].pid = 0;
 	}
-	stop_pid(c->mds_pid, STOP_TIMEOUT_MS);
-	c->mds_pid = 0;
+	for (unsigned i = 0; i < c->nshards; i++) {
+		stop_pid(c->mds_pid[i], STOP_TIMEOUT_MS);
+		c->mds_pid[i] = 0;
+	}
 	if (c->tmpfs_mounted)
 		umount2(c->osd[c->tmpfs_osd].data, MNT_DETACH);
 	c->tmpfs_mounted = false;
@@ -206,8 +209,9 @@ static void on_signal(int sig)
 		for (unsigned i = 0; i < c->nosds; i++)
 			if (c->osd[i].pid > 0)
 				kill(c->osd[i].pid, SIGKILL);
-		if (c->mds_pid > 0)
-			kill(c->mds_pid, SIGKILL);
+		for (unsigned i = 0; i < c->nshards; i++)
+			if (c->mds_pid[i] > 0)
+				kill(c->mds_pid[i], SIGKILL);
 	}
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -586,7 +590,7 @@ void tc_parity(unsigned k, unsigned m, uint8_t *const *data, uint8_t *const *par
 
 /* ---- start --------------------------------------------------------------------------- */
 
-static void write_conf(struct tc_cluster *c, const struct tc_opts *o, int port)
+static void write_conf(struct tc_cluster *c, const struct tc_opts *o)
 {
 	FILE *f = fopen(c->conf, "w");
 
@@ -596,11 +600,16 @@ static void write_conf(struct tc_cluster *c, const struct tc_opts *o, int port)
 		"cluster = { name = \"osdtest\"; key_file = \"cairn.key\"; transport = \"tcp\"; };\n"
 		"log = { level = \"info\"; };\n"
 		"rpc = { timeout_ms = 10000; reconnect_max_ms = 500; };\n"
-		"mds = { shards = ( { address = \"127.0.0.1:%d\"; data = \"mds0\"; } );\n"
+		"mds = { shards = (");
+	for (unsigned i = 0; i < c->nshards; i++)
+		fprintf(f, "%s { address = \"%s\"; data = \"mds%u\"; }", i ? "," : "",
+			c->mds_addr[i], i);
+	fprintf(f,
+		" );\n"
 		"        heartbeat_ms = 100; osd_down_ms = 1000; workers = 2; };\n"
 		"osd = { %s };\n"
 		"pools = ( %s );\n",
-		port, o->osd_cfg ? o->osd_cfg : "", o->pools);
+		o->osd_cfg ? o->osd_cfg : "", o->pools);
 	fclose(f);
 }
 
@@ -632,30 +641,62 @@ static void setup_dirs(struct tc_cluster *c, const struct tc_opts *o)
 	c->tmpfs_osd = o->tmpfs_osd;
 }
 
-static void start_mds(struct tc_cluster *c)
+/* How many lines of log say "shard S serving on". */
+static unsigned shard_serving(const char *log, unsigned shard)
 {
-	char *argv[] = {c->mds_bin, "-c", c->conf, "--shard", "0", NULL};
-	int64_t end = tc_now_ms() + MDS_READY_MS;
-	int ret;
+	char want[64], line[512];
+	unsigned n = 0;
+	FILE *f = fopen(log, "r");
 
-	c->mds_pid = spawn(argv, c->mds_log, NULL);
-	if (rpc_client_new(c->mds_addr, &c->rpc, &c->mds) != 0)
-		tc_fail("no client for shard 0 at %s", c->mds_addr);
-	while ((ret = map_fetch(c)) != 0) {
-		if (waitpid(c->mds_pid, NULL, WNOHANG) == c->mds_pid) {
-			c->mds_pid = 0;
-			tc_fail("cairn-mds exited during start-up");
+	if (!f)
+		return 0;
+	snprintf(want, sizeof(want), "shard %u serving on", shard);
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, want) != NULL;
+	fclose(f);
+	return n;
+}
+
+void tc_mds_start(struct tc_cluster *c, unsigned s)
+{
+	char shard[16];
+	char *argv[] = {c->mds_bin, "-c", c->conf, "--shard", shard, NULL};
+	int64_t end = tc_now_ms() + MDS_READY_MS;
+	int ret = -EAGAIN;
+
+	unsigned runs = shard_serving(c->mds_log[s], s); /* earlier runs' lines */
+
+	snprintf(shard, sizeof(shard), "%u", s);
+	if (c->mds_pid[s] > 0)
+		tc_fail("mds shard %u is already running", s);
+	c->mds_pid[s] = spawn(argv, c->mds_log[s], NULL);
+	if (s == 0 && !c->mds && rpc_client_new(c->mds_addr[0], &c->rpc, &c->mds) != 0)
+		tc_fail("no client for shard 0 at %s", c->mds_addr[0]);
+	for (;;) {
+		if (s == 0 ? (ret = map_fetch(c)) == 0 : shard_serving(c->mds_log[s], s) > runs)
+			break;
+		if (waitpid(c->mds_pid[s], NULL, WNOHANG) == c->mds_pid[s]) {
+			c->mds_pid[s] = 0;
+			tc_fail("cairn-mds shard %u exited during start-up", s);
 		}
 		if (tc_now_ms() > end)
-			tc_fail("shard 0 not answering MAP_GET: %s", error_str(ret));
+			tc_fail("shard %u not serving: %s", s, error_str(ret));
 		sleep_ms(50);
 	}
 }
 
+void tc_mds_stop(struct tc_cluster *c, unsigned s)
+{
+	int status = stop_pid(c->mds_pid[s], STOP_TIMEOUT_MS);
+
+	c->mds_pid[s] = 0;
+	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		tc_fail("mds shard %u did not exit 0 after SIGTERM (wait status %d)", s, status);
+}
+
 void tc_start(struct tc_cluster *c, int argc, char **argv, const struct tc_opts *o)
 {
-	char key[600];
-	int port;
+	char key[600], dir[sizeof(c->dir)];
 
 	memset(c, 0, sizeof(*c));
 	pthread_mutex_init(&c->lock, NULL);
@@ -678,21 +719,28 @@ void tc_start(struct tc_cluster *c, int argc, char **argv, const struct tc_opts 
 	signal(SIGALRM, on_signal);
 	c->nosds = o->osds;
 	c->tmpfs_osd = -1;
+	c->nshards = o->shards ? o->shards : 1;
+	if (c->nshards > TC_MAX_SHARDS)
+		tc_fail("too many shards");
 	snprintf(c->conf, sizeof(c->conf), "%s/cairn.conf", c->dir);
-	snprintf(c->mds_log, sizeof(c->mds_log), "%s/mds0.log", c->dir);
 	snprintf(key, sizeof(key), "%s/cairn.key", c->dir);
 	if (auth_key_generate(key) != 0 || auth_key_load(key, &c->key) != 0)
 		tc_fail("cannot create the cluster key %s", key);
-	port = free_port();
-	snprintf(c->mds_addr, sizeof(c->mds_addr), "127.0.0.1:%d", port);
-	write_conf(c, o, port);
+	memcpy(dir, c->dir, sizeof(dir)); /* not c->dir: it is in the same object */
+	for (unsigned i = 0; i < c->nshards; i++) {
+		snprintf(c->mds_log[i], sizeof(c->mds_log[i]), "%s/mds%u.log", dir, i);
+		snprintf(c->mds_addr[i], sizeof(c->mds_addr[i]), "127.0.0.1:%d", free_port());
+	}
+	write_conf(c, o);
 	setup_dirs(c, o);
 	c->rpc = rpc_opts_default();
 	c->rpc.key = c->key;
 	c->rpc.timeout_ms = CALL_TIMEOUT_MS;
 	c->rpc.reconnect_max_ms = 200;
-	printf("cluster in %s: shard 0 at %s, %u OSDs\n", c->dir, c->mds_addr, o->osds);
-	start_mds(c);
+	printf("cluster in %s: shard 0 at %s, %u shard%s, %u OSDs\n", c->dir, c->mds_addr[0],
+	       c->nshards, c->nshards == 1 ? "" : "s", o->osds);
+	for (unsigned i = 0; i < c->nshards; i++)
+		tc_mds_start(c, i);
 	for (unsigned i = 0; i < o->osds; i++)
 		tc_osd_start(c, i);
 	for (unsigned i = 0; i < o->osds; i++)

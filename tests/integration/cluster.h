@@ -1,6 +1,6 @@
 /*
  * cluster.h - a real Cairn cluster on loopback for integration tests: one
- * cairn-mds shard and M cairn-osd processes in fake hosts, in a mkdtemp
+ * cairn-mds shard (or a few) and M cairn-osd processes in fake hosts, in a mkdtemp
  * directory with a generated cairn.conf and a 0600 key, plus RPC helpers to
  * talk to them as a client would.
  *
@@ -31,6 +31,7 @@
 #include "proto/osd.h"
 
 #define TC_MAX_OSDS 16
+#define TC_MAX_SHARDS 4
 
 struct tc_opts {
 	unsigned osds;	     /* cairn-osd processes, ids 0..osds-1 */
@@ -39,6 +40,7 @@ struct tc_opts {
 	const char *osd_cfg; /* body of the osd = { } group ("" for defaults) */
 	int tmpfs_osd;	     /* -1, or the OSD whose data dir is a small tmpfs */
 	const char *tmpfs_size;
+	unsigned shards; /* cairn-mds shards, 0..shards-1 (0 means 1) */
 };
 
 struct tc_osd {
@@ -53,9 +55,10 @@ struct tc_cluster {
 	char conf[512];
 	char mds_bin[1024];
 	char osd_bin[1024];
-	char mds_addr[64];
-	char mds_log[512];
-	pid_t mds_pid;
+	unsigned nshards;
+	char mds_addr[TC_MAX_SHARDS][64];
+	char mds_log[TC_MAX_SHARDS][512];
+	pid_t mds_pid[TC_MAX_SHARDS];
 	unsigned nosds;
 	struct tc_osd osd[TC_MAX_OSDS];
 	bool tmpfs_mounted;
@@ -102,6 +105,14 @@ void tc_osd_start(struct tc_cluster *c, unsigned i);
 void tc_osd_start_env(struct tc_cluster *c, unsigned i, const char *env);
 void tc_osd_stop(struct tc_cluster *c, unsigned i);
 int tc_osd_wait_exit(struct tc_cluster *c, unsigned i, int timeout_ms);
+
+/*
+ * Stops MDS shard s (SIGTERM; it must exit 0), or starts it again from its
+ * data directory and waits until it serves (shard 0: MAP_GET answered;
+ * others: its "serving" log line).
+ */
+void tc_mds_stop(struct tc_cluster *c, unsigned s);
+void tc_mds_start(struct tc_cluster *c, unsigned s);
 
 /* Fetches the current map into c->map.  Returns its epoch. */
 uint64_t tc_map_refresh(struct tc_cluster *c);
