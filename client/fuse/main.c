@@ -214,6 +214,10 @@ static void daemonize(int *notify)
 	if (pipe2(p, O_CLOEXEC) || (pid = fork()) < 0)
 		exit(fail("cannot start the daemon: %s", strerror(errno)));
 	if (pid > 0) {
+		sigset_t all;
+
+		sigfillset(&all); /* ^C stops the wait (the child goes on, detached) */
+		pthread_sigmask(SIG_UNBLOCK, &all, NULL);
 		close(p[1]);
 		do
 			n = read(p[0], &c, 1);
