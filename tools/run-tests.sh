@@ -1,7 +1,8 @@
 #!/bin/bash
-# run-tests.sh - install every dependency, build, and run every test suite:
-# once with gcc, once more with AddressSanitizer and UndefinedBehaviorSanitizer,
-# and a libFuzzer smoke run built with clang.  Exits non-zero on any failure.
+# run-tests.sh - install every dependency (tools/install-deps.sh), build, and
+# run every test suite: once with gcc, once more with AddressSanitizer and
+# UndefinedBehaviorSanitizer, and a libFuzzer smoke run built with clang.
+# Exits non-zero on any failure.
 #
 # Usage: tools/run-tests.sh [--no-install] [--quick]
 #   --no-install  skip apt-get (dependencies already present)
@@ -21,20 +22,8 @@ for arg in "$@"; do
 	esac
 done
 
-PACKAGES=(
-	meson ninja-build pkg-config gcc clang libclang-rt-14-dev
-	libfuse3-dev fuse3 liburing-dev librocksdb-dev libisal-dev libzstd-dev
-	libconfig-dev libcmocka-dev libibverbs-dev librdmacm-dev libssl-dev
-	python3 iproute2 procps psmisc shellcheck
-)
-
 if [ "$INSTALL" = 1 ]; then
-	SUDO=
-	[ "$(id -u)" = 0 ] || SUDO=sudo
-	echo "== installing dependencies"
-	$SUDO apt-get update -q
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
-		"${PACKAGES[@]}"
+	tools/install-deps.sh
 fi
 
 # run_suites DIR [SUITE] -- MESON_OPTIONS...: configure and build DIR, then
