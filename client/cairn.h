@@ -566,6 +566,13 @@ int cairn_file_flush(struct cairn_file *f);
  */
 int cairn_file_close(struct cairn_file *f);
 
+/*
+ * The attributes the open or create of f returned, with this client's
+ * unpublished size and mtime, and the open's enum cairn_open_info_flag
+ * bits (open_flags may be NULL).  Returns 0, or -EINVAL for NULL.
+ */
+int cairn_file_attr(struct cairn_file *f, struct cairn_attr *out, uint32_t *open_flags);
+
 /* The handle's inode, the size it knows, and its layout (0 / -EINVAL for NULL). */
 uint64_t cairn_file_ino(const struct cairn_file *f);
 uint64_t cairn_file_size(struct cairn_file *f);

@@ -45,6 +45,8 @@ struct cairn_file {
 	struct cinode *ci;
 	uint64_t fh;
 	int flags;
+	uint32_t open_flags;	 /* enum cairn_open_info_flag */
+	struct cairn_attr attr; /* as the open returned them */
 	bool has_cred;
 	struct cairn_cred cred;
 	uint32_t groups[CAIRN_GROUPS_MAX];
@@ -86,6 +88,8 @@ static int file_new(struct cairn *c, const struct cairn_cred *cred, int flags,
 	f->c = c;
 	f->fh = info->fh;
 	f->flags = flags;
+	f->open_flags = info->flags;
+	f->attr = info->attr;
 	*out = f;
 	return 0;
 fail:
@@ -174,6 +178,17 @@ uint64_t cairn_file_size(struct cairn_file *f)
 	s = f->ci->size;
 	pthread_mutex_unlock(&f->ci->lock);
 	return s;
+}
+
+int cairn_file_attr(struct cairn_file *f, struct cairn_attr *out, uint32_t *open_flags)
+{
+	if (!f || !out)
+		return -EINVAL;
+	*out = f->attr;
+	cinode_overlay(f->c->inodes, out);
+	if (open_flags)
+		*open_flags = f->open_flags;
+	return 0;
 }
 
 int cairn_file_layout(const struct cairn_file *f, struct cairn_layout *out)

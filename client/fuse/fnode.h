@@ -1,30 +1,15 @@
 /*
- * fnode.h - cairn-fuse: the regular files this mount has open, one node per
- * inode, and the handles (struct cairn_file) opened on it.
+ * fnode.h - cairn-fuse: the kernel's open file descriptions of regular
+ * files, each one a struct cairn_file.  What the descriptions of one inode
+ * share (the size this mount's writes gave the file, the write buffer,
+ * O_APPEND order, the size reported by getattr before close) is libcairn's
+ * per-file client state, so this layer only adds what the kernel needs on
+ * top: handles opened O_WRONLY are raised to O_RDWR when the caller may
+ * read (the kernel reads pages through a write-only description to fill
+ * the page cache), truncate by inode goes through a handle (so that the
+ * chunks past the new end are freed), and close(2)'s flush publishes.
  *
- * Why a table: a struct cairn_file knows the size it has learnt (its own
- * writes and truncates) and reads end there, and publishes that size on
- * fsync and close (the MDS keeps the largest).  The kernel, however, sees
- * one file per inode: a write through one descriptor must be readable
- * through every other descriptor of this mount at once, a stat must show
- * the size written so far, and a truncate through one must not be undone
- * when another publishes the size it knew.  So the node keeps the size this
- * mount knows (what the kernel's i_size should be), reads are served
- * through a handle of the node that knows far enough (or a fresh internal
- * one), and a truncate brings every writable handle of the node to the new
- * size.  This is a stop-gap: when libcairn shares per-inode state between
- * the handles of one client, the table shrinks to the attribute overlay.
- *
- * Handles are opened O_RDWR when the caller asked O_WRONLY and may also
- * read (so a writer's handle can serve other readers); the kernel still
- * refuses reads through a write-only descriptor.
- *
- * Threads: every function may be called from any thread.  Locks: the
- * table's mutex guards the hash chains and node reference counts; a node's
- * mutex guards its size, handles and their flags; a node's rwlock is held
- * shared by writes and exclusively by truncates.  Order: table, node.  No
- * lock is held across a call into libcairn except the rwlock.
- *
+ * Threads: every function may be called from any thread.
  * Ownership: a handle returned by fnode_open()/fnode_create() belongs to
  * the caller (the FUSE file handle) until fnode_release().
  */
@@ -62,11 +47,7 @@ int fnode_create(struct fnode_table *t, const struct cairn_cred *cred, uint64_t 
 		 const char *name, uint32_t mode, int flags, struct fnode_handle **out,
 		 struct cairn_attr *attr);
 
-/*
- * Releases h: closes its cairn_file (publishing what it wrote) unless a
- * read borrows it, in which case the borrower closes it.  Returns 0 or
- * cairn_file_close()'s error.
- */
+/* Releases h: closes its cairn_file.  Returns 0 or cairn_file_close()'s error. */
 int fnode_release(struct fnode_handle *h);
 
 /* The inode h is open on. */
@@ -77,9 +58,7 @@ uint64_t fnode_size(struct fnode_handle *h);
 
 /*
  * Reads up to len bytes at off, ending at the size this mount knows.
- * Returns the count, 0 at or past the end, or -errno (cairn_pread()'s
- * errors, -EBADF for a handle that cannot read, -EACCES when no handle can
- * serve the range and an internal one cannot be opened).
+ * Returns the count, 0 at or past the end, or cairn_pread()'s errors.
  */
 ssize_t fnode_read(struct fnode_handle *h, void *buf, size_t len, uint64_t off);
 
@@ -87,38 +66,26 @@ ssize_t fnode_read(struct fnode_handle *h, void *buf, size_t len, uint64_t off);
 ssize_t fnode_write(struct fnode_handle *h, const void *buf, size_t len, uint64_t off);
 
 /*
- * Sets the size through h (down frees the data past it everywhere the node
- * knows of; up leaves a hole).  Returns 0 or cairn_ftruncate()'s errors.
+ * Sets the size through h (down frees the data past it; up leaves a hole).
+ * Returns 0 or cairn_ftruncate()'s errors.
  */
 int fnode_truncate(struct fnode_handle *h, uint64_t size);
 
 /*
- * truncate(2) by inode, for cred: through a writable handle of the node
- * when the file is open here, else through a handle opened for the call.
+ * truncate(2) by inode, for cred, through a handle opened for the call.
  * Returns 0 or the errors of fnode_open() and fnode_truncate().
  */
 int fnode_truncate_ino(struct fnode_table *t, const struct cairn_cred *cred, uint64_t ino,
 		       uint64_t size);
 
 /*
- * close(2) of a descriptor: publishes what h wrote since its last
- * publication (durably: libcairn has no lighter publication that keeps
- * the handle), so another mount that opens the file next sees it whole.
- * Returns 0 or cairn_fsync()'s errors.
+ * close(2) of a descriptor: writes out and publishes what was written
+ * (cairn_file_flush()), so another mount that opens the file next sees it
+ * whole.  Returns 0 or cairn_file_flush()'s errors.
  */
 int fnode_flush(struct fnode_handle *h);
 
-/*
- * fsync(2): publishes durably what every handle of the node wrote (data is
- * durable on the OSDs already).  Returns 0 or cairn_fsync()'s errors.
- */
+/* fsync(2) / fdatasync(2).  Returns 0 or cairn_fsync()'s errors. */
 int fnode_fsync(struct fnode_handle *h, bool datasync);
-
-/*
- * Corrects attributes from the MDS for a file open here: the size this
- * mount knows (and blocks to match) and, while local writes are not yet
- * published, their modification time.  Other inodes are left alone.
- */
-void fnode_attr_fix(struct fnode_table *t, struct cairn_attr *a);
 
 #endif

@@ -62,7 +62,6 @@ void cfs_reply_err(fuse_req_t req, int rc, const char *op)
 
 void cfs_entry(const struct cfs *fs, struct cairn_attr *a, struct fuse_entry_param *e)
 {
-	fnode_attr_fix(fs->nodes, a);
 	memset(e, 0, sizeof(*e));
 	e->ino = a->ino;
 	e->generation = a->gen;
@@ -75,7 +74,6 @@ void cfs_reply_attr(fuse_req_t req, const struct cfs *fs, struct cairn_attr *a)
 {
 	struct stat st;
 
-	fnode_attr_fix(fs->nodes, a);
 	cairn_attr_to_stat(a, &st);
 	fuse_reply_attr(req, &st, fs->attr_timeout);
 }

@@ -1,9 +1,8 @@
 /*
- * fsops_file.c - cairn-fuse: regular files.  Open and create attach a
- * handle to the file's node in the fnode table (fnode.h) and keep it in
- * fi->fh; data moves through the handle with cairn_pread()/cairn_pwrite();
- * flush publishes what a descriptor wrote (close-to-open consistency);
- * release closes the handle.
+ * fsops_file.c - cairn-fuse: regular files.  Open and create make a handle
+ * (fnode.h) and keep it in fi->fh; data moves through the handle with
+ * cairn_pread()/cairn_pwrite(); flush writes out and publishes what a
+ * descriptor wrote (close-to-open consistency); release closes the handle.
  *
  * Page cache: files are opened without direct_io (unless -o direct_io), so
  * the kernel caches pages and mmap works, shared writable mappings too: the

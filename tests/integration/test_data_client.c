@@ -312,6 +312,8 @@ static void test_deferred_error(void)
 	cairn_file_close(f);
 	for (unsigned i = 0; i < 4; i++)
 		tc_osd_start(&cl, victims[i]);
+	for (unsigned i = 0; i < 4; i++) /* up before the end stops them again */
+		tc_wait_osd(&cl, victims[i], true, WAIT_MS);
 	printf("write-out error reported by fsync ok\n");
 }
 
