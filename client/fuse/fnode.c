@@ -6,29 +6,62 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
+
+#define SEEN_SLOTS (1u << 16) /* direct-mapped: a collision forgets a file */
 
 struct fnode_handle {
 	struct cairn_file *f;
 	bool readable;
 };
 
+/* What a file was (mtime and size) when an open last let the kernel cache it. */
+struct seen {
+	uint64_t ino; /* 0: empty */
+	struct timespec mtime;
+	uint64_t size;
+};
+
 struct fnode_table {
 	struct cairn *c;
+	pthread_mutex_t lock;
+	struct seen seen[SEEN_SLOTS]; /* lock */
 };
 
 struct fnode_table *fnode_table_new(struct cairn *c)
 {
 	struct fnode_table *t = calloc(1, sizeof(*t));
 
-	if (t)
+	if (t) {
 		t->c = c;
+		pthread_mutex_init(&t->lock, NULL);
+	}
 	return t;
 }
 
 void fnode_table_free(struct fnode_table *t)
 {
+	if (t)
+		pthread_mutex_destroy(&t->lock);
 	free(t);
+}
+
+bool fnode_keep_cache(struct fnode_table *t, struct fnode_handle *h)
+{
+	struct cairn_attr a;
+	struct seen *s;
+	bool keep;
+
+	if (cairn_file_attr(h->f, &a, NULL))
+		return false;
+	pthread_mutex_lock(&t->lock);
+	s = &t->seen[(a.ino * UINT64_C(0x9E3779B97F4A7C15)) >> 48];
+	keep = s->ino == a.ino && s->size == a.size && s->mtime.tv_sec == a.mtime.tv_sec &&
+	       s->mtime.tv_nsec == a.mtime.tv_nsec;
+	*s = (struct seen){.ino = a.ino, .mtime = a.mtime, .size = a.size};
+	pthread_mutex_unlock(&t->lock);
+	return keep;
 }
 
 static int wrap(struct cairn_file *f, int acc, struct fnode_handle **out)

@@ -47,6 +47,15 @@ int fnode_create(struct fnode_table *t, const struct cairn_cred *cred, uint64_t 
 		 const char *name, uint32_t mode, int flags, struct fnode_handle **out,
 		 struct cairn_attr *attr);
 
+/*
+ * Whether the kernel may keep the pages it has cached of h's file (open's
+ * keep_cache): true when the file has the mtime and size it had at the
+ * previous open through this table, so nothing changed it since (writes
+ * through this mount went through the page cache).  Notes the file's
+ * current mtime and size for the next open.
+ */
+bool fnode_keep_cache(struct fnode_table *t, struct fnode_handle *h);
+
 /* Releases h: closes its cairn_file.  Returns 0 or cairn_file_close()'s error. */
 int fnode_release(struct fnode_handle *h);
 

@@ -6,10 +6,10 @@
  *
  * Page cache: files are opened without direct_io (unless -o direct_io), so
  * the kernel caches pages and mmap works, shared writable mappings too: the
- * kernel writes dirty pages back as ordinary writes.  keep_cache is never
- * set: cairn_file_open() does not report whether the file changed since the
- * kernel cached it (struct cairn_open_info's CAIRN_OPEN_KEEP_CACHE stays
- * inside libcairn), so every open starts from a clean page cache.
+ * kernel writes dirty pages back as ordinary writes.  An open keeps the
+ * pages the kernel cached (keep_cache) when the file's mtime and size are
+ * what they were at the previous open on this mount (fnode_keep_cache()),
+ * so a second pass over a training set reads from memory.
  *
  * Threads: libfuse's workers; buffers belong to their request.
  */
@@ -47,7 +47,7 @@ void cfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = (uintptr_t)h;
-	fi->keep_cache = 0;
+	fi->keep_cache = !fs->direct_io && fnode_keep_cache(fs->nodes, h);
 	fi->direct_io = fs->direct_io;
 	if (fuse_reply_open(req, fi) == -ENOENT) /* interrupted: no release will come */
 		fnode_release(h);
