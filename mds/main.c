@@ -39,6 +39,7 @@
 #include "mds/mds.h"
 #include "mds/ns.h"
 #include "mds/server.h"
+#include "mds/server_lock.h"
 #include "mds/xshard.h"
 
 #define EXIT_USAGE 1 /* bad arguments, configuration or key */
@@ -234,10 +235,17 @@ static int start(struct mds *m, char *addr, size_t addrlen)
 		log_error("mds: cannot start the group commit: %s", strerror(-rc));
 		goto fail_map;
 	}
+	rc = mds_lock_start(m);
+	if (rc) {
+		log_error("mds: cannot start the lock service: %s", strerror(-rc));
+		goto fail_commit;
+	}
 	rc = mds_server_start(m, addr, addrlen);
 	if (rc)
-		goto fail_commit;
+		goto fail_locks;
 	return 0;
+fail_locks:
+	mds_lock_stop(m);
 fail_commit:
 	mds_commit_stop();
 fail_map:
@@ -258,7 +266,10 @@ static void stop(struct mds *m)
 	int rc;
 
 	mds_map_quiesce(m); /* parked MAP_GETs would hold the server's stop */
+	/* So would queued lock requests. */
+	mds_lock_quiesce(m);
 	mds_server_stop(m);
+	mds_lock_stop(m);
 	rc = mds_commit_stop();
 	mds_map_stop(m);
 	mds_xshard_stop(m);
