@@ -92,6 +92,9 @@ int cairn_open(const struct cairn_open_opts *o, struct cairn **out)
 		set_err(o, "cannot set up the metadata connections: %s%s", error_str(rc), "");
 		goto fail;
 	}
+	rc = cairn_lock_init(c);
+	if (rc)
+		goto fail;
 	*out = c;
 	return 0;
 fail:
@@ -110,6 +113,7 @@ void cairn_close(struct cairn *c)
 {
 	if (!c)
 		return;
+	cairn_lock_fini(c); /* releases this handle's locks on the shards */
 	mdsc_free(c->mdsc);
 	cinode_table_free(c->inodes);
 	auth_key_free(c->key);

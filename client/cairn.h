@@ -17,7 +17,8 @@
  *
  *	File contents are read and written through struct cairn_file
  *	(cairn_file_open(), cairn_pread(), cairn_pwrite(), ...), straight
- *	to and from the OSDs.
+ *	to and from the OSDs.  File locks (fcntl and flock) are kept by the
+ *	metadata shards and hold across every client of the cluster.
  *
  * THREADS
  *	Every function may be called from any number of threads at once on the
@@ -56,7 +57,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -577,6 +580,108 @@ int cairn_file_attr(struct cairn_file *f, struct cairn_attr *out, uint32_t *open
 uint64_t cairn_file_ino(const struct cairn_file *f);
 uint64_t cairn_file_size(struct cairn_file *f);
 int cairn_file_layout(const struct cairn_file *f, struct cairn_layout *out);
+
+/* ---- File locks ----
+ *
+ * POSIX byte-range locks (fcntl(2) F_GETLK, F_SETLK, F_SETLKW) and flock(2)
+ * locks, kept in memory by the inode's home metadata shard, so they hold
+ * across every client of the cluster: two mounts of it exclude each other
+ * as two processes of one machine do.  A lock belongs to (this handle,
+ * owner), owner being the caller's choice: FUSE's lock_owner of the
+ * process for POSIX locks, a distinct value per open file description for
+ * flock.  An owner's locks never conflict with each other; POSIX locks and
+ * flock locks never see each other.  POSIX semantics: setting a range
+ * replaces the owner's locks there (split, merged, converted), F_UNLCK
+ * cuts, len 0 runs to the end of the file however it grows.  flock: one
+ * lock per owner; a conversion first drops the old lock, as on Linux.
+ *
+ * Lifetime: each handle has a session (a random 64-bit id made by
+ * cairn_open()) that a background thread renews on every shard it has
+ * locked on.  Locks survive a connection that breaks and comes back within
+ * the shard's lease (a few seconds).  They are released by
+ * cairn_lock_release_owner() (FUSE flush and release), by cairn_close(),
+ * and when the client dies (a lease after its last renewal); locks are not
+ * persisted, so a restart of a shard drops those on its inodes (the handle
+ * logs a warning when it notices).  A deadlock between POSIX owners on one
+ * shard is detected (-EDEADLK); one through inodes of several shards is
+ * not.
+ *
+ * Blocking calls occupy the calling thread but no thread of the shard,
+ * which answers when the lock is granted.  To stop one from another thread
+ * (a FUSE interrupt, a timeout of your own), pass a struct cairn_lock_wait
+ * and call cairn_lock_wait_cancel() on it.
+ */
+
+/* A byte range lock: fcntl's struct flock with 64-bit unsigned fields. */
+struct cairn_lock {
+	uint64_t start; /* <= INT64_MAX */
+	uint64_t len;	/* 0: to the end of the file; start + len - 1 <= INT64_MAX */
+	uint32_t type;	/* F_RDLCK, F_WRLCK or F_UNLCK */
+	uint32_t pid;	/* the locking process, as cairn_getlk() reports it to others */
+};
+
+/* A cancellation token for blocking lock calls. */
+struct cairn_lock_wait;
+
+/* A new token, not cancelled.  Returns 0 and *out, -EINVAL, -ENOMEM. */
+int cairn_lock_wait_new(struct cairn_lock_wait **out);
+
+/*
+ * Makes the blocking call that uses w return -EINTR soon, unless its lock
+ * was granted first (it then returns 0 and holds it).  Sticky: a call that
+ * starts with w already cancelled returns -EINTR at once.  Any thread, any
+ * number of times, never blocks.  NULL is allowed.
+ */
+void cairn_lock_wait_cancel(struct cairn_lock_wait *w);
+
+/* Frees w; no call may be using it.  NULL is allowed. */
+void cairn_lock_wait_free(struct cairn_lock_wait *w);
+
+/*
+ * F_GETLK: lk->type (F_RDLCK or F_WRLCK), start and len describe a lock
+ * owner would like.  If a lock of another owner (of any client) conflicts,
+ * *lk becomes the first such lock (lowest start): its type, range and pid;
+ * else only lk->type changes, to F_UNLCK.  Returns 0, -EINVAL (type, or a
+ * range past INT64_MAX), -ENOENT (no such inode).
+ */
+int cairn_getlk(struct cairn *c, const struct cairn_cred *cred, uint64_t ino, uint64_t owner,
+		struct cairn_lock *lk);
+
+/*
+ * F_SETLK (wait false) and F_SETLKW (wait true): sets lk->type on the range
+ * for owner, or releases it (F_UNLCK).  A blocked call waits until the
+ * lock is granted; w (may be NULL) lets another thread stop it.  Returns
+ * 0, or
+ *   -EAGAIN   a conflicting lock is held (wait false)
+ *   -EDEADLK  waiting would deadlock with owners waiting for owner's locks
+ *   -EINTR    cancelled through w
+ *   -EBADF    owner's locks on ino were released (cairn_lock_release_owner)
+ *             while it waited
+ *   -ENOLCK   too many locks or waiting calls on the shard or for this
+ *             handle, or the shard ended this handle's session meanwhile
+ *   -EINVAL   a bad type or range
+ *   -ENOENT   no such inode (not for F_UNLCK)
+ * A blocked call rides out broken connections and shard restarts: it asks
+ * again until it gets an answer.
+ */
+int cairn_setlk(struct cairn *c, const struct cairn_cred *cred, uint64_t ino, uint64_t owner,
+		const struct cairn_lock *lk, bool wait, struct cairn_lock_wait *w);
+
+/*
+ * flock(2): op is LOCK_SH, LOCK_EX or LOCK_UN, with LOCK_NB not to wait.
+ * w as for cairn_setlk().  Returns 0, -EWOULDBLOCK (== -EAGAIN; LOCK_NB),
+ * -EINTR, -EBADF, -ENOLCK, -EINVAL (op), -ENOENT, as cairn_setlk().
+ */
+int cairn_flock(struct cairn *c, const struct cairn_cred *cred, uint64_t ino, uint64_t owner,
+		int op, struct cairn_lock_wait *w);
+
+/*
+ * Releases every lock (POSIX and flock) of owner on ino, and makes its
+ * calls waiting on ino return -EBADF: for FUSE flush (POSIX locks of the
+ * process that closes) and release (flock of the file description).
+ * Returns 0 or the common errors.
+ */
+int cairn_lock_release_owner(struct cairn *c, uint64_t ino, uint64_t owner);
 
 /* ---- Paths ----
  *

@@ -20,6 +20,7 @@
 #include "proto/wire.h"
 
 struct auth_key;
+struct cairn_locks;
 struct cfg;
 struct cinode_table;
 struct mdsc;
@@ -30,6 +31,7 @@ struct cairn {
 	struct auth_key *key;
 	struct mdsc *mdsc;
 	struct cinode_table *inodes; /* open regular files (cinode.h) */
+	struct cairn_locks *locks; /* the lock session (cairn_lock.c) */
 };
 
 /* Room for any request body but SETXATTR's value. */
@@ -74,6 +76,13 @@ int cairn_send_attr(struct cairn *c, uint16_t shard, uint16_t opcode, const stru
 		    struct cairn_attr *out);
 int cairn_send_open(struct cairn *c, uint16_t shard, uint16_t opcode, const struct wire_enc *e,
 		    struct cairn_open_info *out);
+
+/*
+ * The lock session of c (cairn_lock.c): made by cairn_open() once c->mdsc
+ * exists (0, -ENOMEM), ended by cairn_close() before the mdsc goes.
+ */
+int cairn_lock_init(struct cairn *c);
+void cairn_lock_fini(struct cairn *c);
 
 /* The metadata client of c (for the admin and future data modules). */
 struct mdsc *cairn_mdsc(const struct cairn *c);

@@ -41,6 +41,7 @@
 #include "mds/ns.h"
 #include "mds/purge.h"
 #include "mds/server.h"
+#include "mds/server_lock.h"
 #include "mds/xshard.h"
 
 #define EXIT_USAGE 1 /* bad arguments, configuration or key */
@@ -249,9 +250,14 @@ static int start(struct mds *m, char *addr, size_t addrlen)
 		log_error("mds: cannot start the group commit: %s", strerror(-rc));
 		goto fail_map;
 	}
+	rc = mds_lock_start(m);
+	if (rc) {
+		log_error("mds: cannot start the lock service: %s", strerror(-rc));
+		goto fail_commit;
+	}
 	rc = mds_server_start(m, addr, addrlen);
 	if (rc)
-		goto fail_commit;
+		goto fail_locks;
 	rc = mds_purge_start(m->purge);
 	if (rc) {
 		log_error("mds: cannot start the purger: %s", error_str(rc));
@@ -260,7 +266,10 @@ static int start(struct mds *m, char *addr, size_t addrlen)
 	return 0;
 fail_server:
 	mds_map_quiesce(m);
+	mds_lock_quiesce(m);
 	mds_server_stop(m);
+fail_locks:
+	mds_lock_stop(m);
 fail_commit:
 	mds_commit_stop();
 fail_map:
@@ -285,7 +294,9 @@ static void stop(struct mds *m)
 
 	mds_purge_stop(m->purge); /* progress saved; entries kept for the next start */
 	mds_map_quiesce(m);	  /* parked MAP_GETs would hold the server's stop */
+	mds_lock_quiesce(m);	  /* so would queued lock requests */
 	mds_server_stop(m);
+	mds_lock_stop(m);
 	rc = mds_commit_stop();
 	mds_map_stop(m);
 	mds_xshard_stop(m);

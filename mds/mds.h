@@ -12,6 +12,7 @@
  *
  * Opcode ownership (proto/proto.h):
  *   0x0101..0x017f  client namespace operations       mds/server.c
+ *   0x0116..0x011b  of which file locks                mds/server_lock.c
  *   0x0180..0x01bf  shard-to-shard steps (internal)   mds/xshard.c
  *   0x01c0..0x01df  fsck scans and repairs            mds/fsck.c
  *   0x0301..0x03ff  cluster map and administration    mds/map.c (shard 0)
@@ -38,6 +39,7 @@ struct rpc_req;
 struct mds_xshard;
 struct mds_map;
 struct mds_purge;
+struct mds_locksvc;
 
 struct mds {
 	const struct cfg *cfg;
@@ -52,6 +54,8 @@ struct mds {
 	struct mds_xshard *xs; /* cross-shard coordinator */
 	struct mds_map *map;   /* cluster map; shard 0 only, else NULL */
 	struct mds_purge *purge; /* deletes the chunks of freed files */
+	/* File locks (mds/server_lock.h). */
+	struct mds_locksvc *locks;
 };
 
 /* The RPC handler of the shard (server.c): dispatches by opcode range. */

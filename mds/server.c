@@ -53,6 +53,7 @@
 #include "mds/map.h"
 #include "mds/server.h"
 #include "mds/server_int.h"
+#include "mds/server_lock.h"
 #include "mds/xshard.h"
 
 #define SRV_STATFS_BSIZE (1u << 20) /* preferred I/O size */
@@ -737,7 +738,9 @@ static void srv_dispatch(struct mds *m, struct rpc_req *req, bool may_block)
 	const struct rpc_msg *msg = rpc_req_msg(req);
 	uint16_t op = msg->hdr.opcode;
 
-	if (op >= PROTO_OP_MDS_LOOKUP && op <= 0x017f)
+	if (op >= PROTO_OP_MDS_LOCK_GET && op <= PROTO_OP_MDS_LOCK_SESSION)
+		mds_lock_handle(m, req); /* never blocks; a wait is answered later */
+	else if (op >= PROTO_OP_MDS_LOOKUP && op <= 0x017f)
 		srv_client_op(m, req, msg, may_block);
 	else if (op >= 0x0180 && op <= 0x01df && !may_block)
 		srv_defer(req);

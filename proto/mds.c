@@ -674,3 +674,182 @@ int proto_mds_removexattr_req_decode(struct wire_dec *d, struct proto_mds_remove
 	proto_xattr_name_decode(d, &m->name);
 	return wire_dec_finish(d);
 }
+
+/* ---- file locks ---- */
+
+static bool lock_range_valid(uint64_t start, uint64_t len)
+{
+	if (start > PROTO_MDS_LOCK_OFFSET_MAX)
+		return false;
+	return len == 0 || len - 1 <= PROTO_MDS_LOCK_OFFSET_MAX - start;
+}
+
+static bool lock_type_valid(uint8_t type)
+{
+	return type >= PROTO_MDS_LOCK_RD && type <= PROTO_MDS_LOCK_UN;
+}
+
+/* type, flags and wait_id of a LOCK_SET or FLOCK request agree. */
+static bool lock_wait_valid(uint8_t type, uint32_t flags, uint64_t wait_id)
+{
+	if (!lock_type_valid(type))
+		return false;
+	if (!(flags & PROTO_MDS_LOCK_WAIT))
+		return wait_id == 0;
+	return wait_id != 0 && type != PROTO_MDS_LOCK_UN;
+}
+
+int proto_mds_lock_req_encode(const struct proto_mds_lock_req *m, struct wire_enc *e)
+{
+	proto_cred_encode(&m->cred, e);
+	wire_enc_u64(e, m->ino);
+	wire_enc_u64(e, m->session);
+	wire_enc_u64(e, m->owner);
+	wire_enc_u64(e, m->start);
+	wire_enc_u64(e, m->len);
+	wire_enc_u32(e, m->pid);
+	wire_enc_u8(e, m->type);
+	wire_enc_u32(e, m->flags);
+	wire_enc_u64(e, m->wait_id);
+	return proto_enc_status(e);
+}
+
+int proto_mds_lock_req_decode(struct wire_dec *d, struct proto_mds_lock_req *m)
+{
+	proto_cred_decode(d, &m->cred);
+	m->ino = proto_ino_decode(d);
+	m->session = wire_dec_u64(d);
+	m->owner = wire_dec_u64(d);
+	m->start = wire_dec_u64(d);
+	m->len = wire_dec_u64(d);
+	m->pid = wire_dec_u32(d);
+	m->type = wire_dec_u8(d);
+	m->flags = proto_bits_decode(d, PROTO_MDS_LOCK_WAIT);
+	m->wait_id = wire_dec_u64(d);
+	if (m->session == 0 || !lock_wait_valid(m->type, m->flags, m->wait_id) ||
+	    !lock_range_valid(m->start, m->len))
+		wire_dec_fail(d);
+	return wire_dec_finish(d);
+}
+
+int proto_mds_lock_rep_encode(const struct proto_mds_lock_rep *m, struct wire_enc *e)
+{
+	wire_enc_u8(e, m->type);
+	wire_enc_u64(e, m->start);
+	wire_enc_u64(e, m->len);
+	wire_enc_u32(e, m->pid);
+	return proto_enc_status(e);
+}
+
+int proto_mds_lock_rep_decode(struct wire_dec *d, struct proto_mds_lock_rep *m)
+{
+	m->type = wire_dec_u8(d);
+	m->start = wire_dec_u64(d);
+	m->len = wire_dec_u64(d);
+	m->pid = wire_dec_u32(d);
+	if (!lock_type_valid(m->type) || !lock_range_valid(m->start, m->len) ||
+	    (m->type == PROTO_MDS_LOCK_UN && (m->start || m->len || m->pid)))
+		wire_dec_fail(d);
+	return wire_dec_finish(d);
+}
+
+int proto_mds_flock_req_encode(const struct proto_mds_flock_req *m, struct wire_enc *e)
+{
+	proto_cred_encode(&m->cred, e);
+	wire_enc_u64(e, m->ino);
+	wire_enc_u64(e, m->session);
+	wire_enc_u64(e, m->owner);
+	wire_enc_u8(e, m->type);
+	wire_enc_u32(e, m->flags);
+	wire_enc_u64(e, m->wait_id);
+	return proto_enc_status(e);
+}
+
+int proto_mds_flock_req_decode(struct wire_dec *d, struct proto_mds_flock_req *m)
+{
+	proto_cred_decode(d, &m->cred);
+	m->ino = proto_ino_decode(d);
+	m->session = wire_dec_u64(d);
+	m->owner = wire_dec_u64(d);
+	m->type = wire_dec_u8(d);
+	m->flags = proto_bits_decode(d, PROTO_MDS_LOCK_WAIT);
+	m->wait_id = wire_dec_u64(d);
+	if (m->session == 0 || !lock_wait_valid(m->type, m->flags, m->wait_id))
+		wire_dec_fail(d);
+	return wire_dec_finish(d);
+}
+
+int proto_mds_lock_cancel_req_encode(const struct proto_mds_lock_cancel_req *m, struct wire_enc *e)
+{
+	wire_enc_u64(e, m->ino);
+	wire_enc_u64(e, m->session);
+	wire_enc_u64(e, m->wait_id);
+	return proto_enc_status(e);
+}
+
+int proto_mds_lock_cancel_req_decode(struct wire_dec *d, struct proto_mds_lock_cancel_req *m)
+{
+	m->ino = proto_ino_decode(d);
+	m->session = wire_dec_u64(d);
+	m->wait_id = wire_dec_u64(d);
+	if (m->session == 0 || m->wait_id == 0)
+		wire_dec_fail(d);
+	return wire_dec_finish(d);
+}
+
+int proto_mds_lock_release_req_encode(const struct proto_mds_lock_release_req *m,
+				      struct wire_enc *e)
+{
+	wire_enc_u64(e, m->ino);
+	wire_enc_u64(e, m->session);
+	wire_enc_u64(e, m->owner);
+	return proto_enc_status(e);
+}
+
+int proto_mds_lock_release_req_decode(struct wire_dec *d, struct proto_mds_lock_release_req *m)
+{
+	m->ino = proto_ino_decode(d);
+	m->session = wire_dec_u64(d);
+	m->owner = wire_dec_u64(d);
+	if (m->session == 0)
+		wire_dec_fail(d);
+	return wire_dec_finish(d);
+}
+
+int proto_mds_lock_session_req_encode(const struct proto_mds_lock_session_req *m,
+				      struct wire_enc *e)
+{
+	wire_enc_u64(e, m->session);
+	wire_enc_u32(e, m->flags);
+	return proto_enc_status(e);
+}
+
+int proto_mds_lock_session_req_decode(struct wire_dec *d, struct proto_mds_lock_session_req *m)
+{
+	m->session = wire_dec_u64(d);
+	m->flags = proto_bits_decode(d, PROTO_MDS_SESSION_END);
+	if (m->session == 0)
+		wire_dec_fail(d);
+	return wire_dec_finish(d);
+}
+
+int proto_mds_lock_session_rep_encode(const struct proto_mds_lock_session_rep *m,
+				      struct wire_enc *e)
+{
+	wire_enc_u32(e, m->lease_ms);
+	wire_enc_u32(e, m->flags);
+	wire_enc_u32(e, m->locks);
+	wire_enc_u32(e, m->waiters);
+	return proto_enc_status(e);
+}
+
+int proto_mds_lock_session_rep_decode(struct wire_dec *d, struct proto_mds_lock_session_rep *m)
+{
+	m->lease_ms = wire_dec_u32(d);
+	m->flags = proto_bits_decode(d, PROTO_MDS_SESSION_NEW);
+	m->locks = wire_dec_u32(d);
+	m->waiters = wire_dec_u32(d);
+	if (m->lease_ms == 0)
+		wire_dec_fail(d);
+	return wire_dec_finish(d);
+}

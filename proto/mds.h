@@ -35,7 +35,15 @@
  *   OPEN        open_req        open_rep
  *   CLOSE       publish_req     attr_rep
  *   FSYNC       publish_req     attr_rep
- * An empty body is checked by the RPC layer (body_len == 0).
+ *   LOCK_GET     lock_req          lock_rep
+ *   LOCK_SET     lock_req          (empty; a WAIT request may be answered late)
+ *   FLOCK        flock_req         (empty; likewise)
+ *   LOCK_CANCEL  lock_cancel_req   (empty)
+ *   LOCK_RELEASE lock_release_req  (empty)
+ *   LOCK_SESSION lock_session_req  lock_session_rep
+ * An empty body is checked by the RPC layer (body_len == 0).  The lock
+ * requests CANCEL, RELEASE and SESSION carry no credentials: they only
+ * act on the locks of the session that sends them.
  *
  * Pure functions, no allocation, thread-safe.
  */
@@ -122,6 +130,27 @@ enum proto_mds_publish_flag {
 };
 #define PROTO_MDS_PUB_KNOWN                                                                        \
 	(PROTO_MDS_PUB_SIZE | PROTO_MDS_PUB_MTIME | PROTO_MDS_PUB_DATASYNC | PROTO_MDS_PUB_NOSYNC)
+
+/* Byte-range locks: offsets as off_t, a range never ends past this. */
+#define PROTO_MDS_LOCK_OFFSET_MAX ((uint64_t)INT64_MAX)
+
+enum proto_mds_lock_type {
+	PROTO_MDS_LOCK_RD = 1, /* shared: F_RDLCK, LOCK_SH */
+	PROTO_MDS_LOCK_WR = 2, /* exclusive: F_WRLCK, LOCK_EX */
+	PROTO_MDS_LOCK_UN = 3, /* release: F_UNLCK, LOCK_UN; lock_rep: no conflict */
+};
+
+enum proto_mds_lock_flag {
+	PROTO_MDS_LOCK_WAIT = 1u << 0, /* F_SETLKW, flock without LOCK_NB: queue */
+};
+
+enum proto_mds_session_flag {
+	PROTO_MDS_SESSION_END = 1u << 0, /* the client closes: drop its locks now */
+};
+
+enum proto_mds_session_rep_flag {
+	PROTO_MDS_SESSION_NEW = 1u << 0, /* the shard did not know the session */
+};
 
 /* ---- Replies shared by several opcodes ---- */
 
@@ -410,6 +439,104 @@ struct proto_mds_publish_req {
 	struct proto_time mtime;
 };
 
+/* ---- File locks (kept by the inode's home shard, in memory) ---- */
+
+/*
+ * A lock owner is (session, owner): session is the client's random id for
+ * its handle on the cluster (kept across reconnections), owner the id the
+ * client gives the lock's holder (a process for POSIX locks, an open file
+ * description for flock).  A blocking request names itself with wait_id,
+ * unique within the session: sending the same wait_id again (after a lost
+ * connection) takes over the queued request instead of queueing a second.
+ */
+
+/*
+ * LOCK_GET and LOCK_SET: the byte range [start, start + len), len 0 meaning
+ * to the end of the file however it grows.  LOCK_GET asks for the first
+ * lock of another owner that conflicts with type (RD or WR; flags 0).
+ * Checks: session != 0; type known; flags known; WAIT only with RD or WR
+ * and exactly then wait_id != 0; start <= PROTO_MDS_LOCK_OFFSET_MAX and
+ * start + len - 1 too.
+ */
+struct proto_mds_lock_req {
+	struct proto_cred cred;
+	uint64_t ino;
+	uint64_t session;
+	uint64_t owner;
+	uint64_t start;
+	uint64_t len;
+	uint32_t pid;	  /* the locking process, reported to LOCK_GET */
+	uint8_t type;	  /* enum proto_mds_lock_type */
+	uint32_t flags;	  /* enum proto_mds_lock_flag; LOCK_SET only */
+	uint64_t wait_id; /* with PROTO_MDS_LOCK_WAIT, else 0 */
+};
+
+/*
+ * Reply to LOCK_GET: the conflicting lock, or type UN and zeros.  Checks:
+ * type known; with UN start, len and pid zero; range as in lock_req.
+ */
+struct proto_mds_lock_rep {
+	uint8_t type; /* enum proto_mds_lock_type */
+	uint64_t start;
+	uint64_t len; /* 0: to the end of the file */
+	uint32_t pid;
+};
+
+/* FLOCK: a whole-file lock of (session, owner).  Checks as for lock_req. */
+struct proto_mds_flock_req {
+	struct proto_cred cred;
+	uint64_t ino;
+	uint64_t session;
+	uint64_t owner;
+	uint8_t type;	  /* enum proto_mds_lock_type */
+	uint32_t flags;	  /* enum proto_mds_lock_flag */
+	uint64_t wait_id; /* with PROTO_MDS_LOCK_WAIT, else 0 */
+};
+
+/*
+ * LOCK_CANCEL: the blocked request wait_id of session on ino is answered
+ * -EINTR and this one 0; -ENOENT if it is not waiting (granted, or never
+ * seen).  Checks: session and wait_id != 0.
+ */
+struct proto_mds_lock_cancel_req {
+	uint64_t ino;
+	uint64_t session;
+	uint64_t wait_id;
+};
+
+/*
+ * LOCK_RELEASE: drops every lock (POSIX and flock) of (session, owner) on
+ * ino and answers its blocked requests there -EBADF (close, flush).
+ * Checks: session != 0.
+ */
+struct proto_mds_lock_release_req {
+	uint64_t ino;
+	uint64_t session;
+	uint64_t owner;
+};
+
+/*
+ * LOCK_SESSION: the session is alive (renewal), or with SESSION_END gone.
+ * Checks: session != 0; flags known.
+ */
+struct proto_mds_lock_session_req {
+	uint64_t session;
+	uint32_t flags; /* enum proto_mds_session_flag */
+};
+
+/*
+ * Reply to LOCK_SESSION: the lease (a session not heard from for lease_ms
+ * loses its locks), whether the shard had forgotten the session (restart,
+ * or the lease ran out), and what the session holds there now.  Checks:
+ * lease_ms != 0; flags known.
+ */
+struct proto_mds_lock_session_rep {
+	uint32_t lease_ms;
+	uint32_t flags; /* enum proto_mds_session_rep_flag */
+	uint32_t locks;
+	uint32_t waiters;
+};
+
 /* Codecs: return values as described at the top of this file. */
 int proto_mds_entry_encode(const struct proto_mds_entry *m, struct wire_enc *e);
 int proto_mds_entry_decode(struct wire_dec *d, struct proto_mds_entry *m);
@@ -463,5 +590,22 @@ int proto_mds_open_req_encode(const struct proto_mds_open_req *m, struct wire_en
 int proto_mds_open_req_decode(struct wire_dec *d, struct proto_mds_open_req *m);
 int proto_mds_publish_req_encode(const struct proto_mds_publish_req *m, struct wire_enc *e);
 int proto_mds_publish_req_decode(struct wire_dec *d, struct proto_mds_publish_req *m);
+int proto_mds_lock_req_encode(const struct proto_mds_lock_req *m, struct wire_enc *e);
+int proto_mds_lock_req_decode(struct wire_dec *d, struct proto_mds_lock_req *m);
+int proto_mds_lock_rep_encode(const struct proto_mds_lock_rep *m, struct wire_enc *e);
+int proto_mds_lock_rep_decode(struct wire_dec *d, struct proto_mds_lock_rep *m);
+int proto_mds_flock_req_encode(const struct proto_mds_flock_req *m, struct wire_enc *e);
+int proto_mds_flock_req_decode(struct wire_dec *d, struct proto_mds_flock_req *m);
+int proto_mds_lock_cancel_req_encode(const struct proto_mds_lock_cancel_req *m, struct wire_enc *e);
+int proto_mds_lock_cancel_req_decode(struct wire_dec *d, struct proto_mds_lock_cancel_req *m);
+int proto_mds_lock_release_req_encode(const struct proto_mds_lock_release_req *m,
+				      struct wire_enc *e);
+int proto_mds_lock_release_req_decode(struct wire_dec *d, struct proto_mds_lock_release_req *m);
+int proto_mds_lock_session_req_encode(const struct proto_mds_lock_session_req *m,
+				      struct wire_enc *e);
+int proto_mds_lock_session_req_decode(struct wire_dec *d, struct proto_mds_lock_session_req *m);
+int proto_mds_lock_session_rep_encode(const struct proto_mds_lock_session_rep *m,
+				      struct wire_enc *e);
+int proto_mds_lock_session_rep_decode(struct wire_dec *d, struct proto_mds_lock_session_rep *m);
 
 #endif

@@ -9,7 +9,8 @@
  *              OSD bodies gained read versions, write preconditions and
  *              W_REPLACE, and CHUNK_TRIM and SCRUB were added; OSD_HEARTBEAT
  *              gained per-pool usage and scrub counts, POOL_LIST and STATUS
- *              the sums of them, and OSD_STATS was added.)
+ *              the sums of them, and OSD_STATS was added; the file lock
+ *              opcodes LOCK_GET..LOCK_SESSION were added.)
  *
  * A frame is a 40-byte header, a body of body_len bytes (the message,
  * encoded by the codecs in proto/), then data_len bytes of bulk data (file
@@ -97,6 +98,14 @@ enum proto_op {
 	PROTO_OP_MDS_OPEN = 0x0113,	   /* open: revalidate, get layout and handle */
 	PROTO_OP_MDS_CLOSE = 0x0114,	   /* release a handle, publish size and mtime */
 	PROTO_OP_MDS_FSYNC = 0x0115,	   /* publish size and mtime durably */
+
+	/* File locks, kept in memory by the inode's home shard. */
+	PROTO_OP_MDS_LOCK_GET = 0x0116,	    /* F_GETLK: the first conflicting lock */
+	PROTO_OP_MDS_LOCK_SET = 0x0117,	    /* F_SETLK/F_SETLKW: set or release a range */
+	PROTO_OP_MDS_FLOCK = 0x0118,	    /* flock(2): whole-file lock */
+	PROTO_OP_MDS_LOCK_CANCEL = 0x0119,  /* end a blocked LOCK_SET or FLOCK */
+	PROTO_OP_MDS_LOCK_RELEASE = 0x011a, /* drop an owner's locks on an inode */
+	PROTO_OP_MDS_LOCK_SESSION = 0x011b, /* renew or end a client's lock session */
 
 	/*
 	 * Shard-to-shard steps of the cross-shard operations (bodies in

@@ -105,6 +105,13 @@ FUZZ_CODEC(proto_mds_, listxattr_rep)
 FUZZ_CODEC(proto_mds_, removexattr_req)
 FUZZ_CODEC(proto_mds_, open_req)
 FUZZ_CODEC(proto_mds_, publish_req)
+FUZZ_CODEC(proto_mds_, lock_req)
+FUZZ_CODEC(proto_mds_, lock_rep)
+FUZZ_CODEC(proto_mds_, flock_req)
+FUZZ_CODEC(proto_mds_, lock_cancel_req)
+FUZZ_CODEC(proto_mds_, lock_release_req)
+FUZZ_CODEC(proto_mds_, lock_session_req)
+FUZZ_CODEC(proto_mds_, lock_session_rep)
 FUZZ_CODEC(proto_osd_, chunk_write_req)
 FUZZ_CODEC(proto_osd_, write_rep)
 FUZZ_CODEC(proto_osd_, chunk_read_req)
@@ -322,6 +329,13 @@ static const struct fuzz_codec codecs[] = {
     ENTRY(proto_osd_, scrub_req),
     ENTRY(proto_osd_, scrub_rep),
     ENTRY_ARRAY(proto_admin_, osd_stats_rep),
+    ENTRY(proto_mds_, lock_req),
+    ENTRY(proto_mds_, lock_rep),
+    ENTRY(proto_mds_, flock_req),
+    ENTRY(proto_mds_, lock_cancel_req),
+    ENTRY(proto_mds_, lock_release_req),
+    ENTRY(proto_mds_, lock_session_req),
+    ENTRY(proto_mds_, lock_session_rep),
 };
 #define NCODECS (sizeof(codecs) / sizeof(codecs[0]))
 

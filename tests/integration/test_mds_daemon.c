@@ -513,7 +513,7 @@ static void test_malformed(void)
 	MH_CHECK_RC(raw(PROTO_OP_MDS_CREATE, junk, sizeof(junk)), -CAIRN_EBADFRAME);
 	MH_CHECK_RC(raw(PROTO_OP_ADMIN_OSD_REGISTER, junk, sizeof(junk)), -CAIRN_EBADFRAME);
 	MH_CHECK_RC(raw(PROTO_OP_ADMIN_STATUS, junk, sizeof(junk)), -CAIRN_EBADFRAME);
-	MH_CHECK_RC(raw(0x0116, NULL, 0), -EOPNOTSUPP);
+	MH_CHECK_RC(raw(0x017f, NULL, 0), -EOPNOTSUPP);
 	MH_CHECK_RC(raw(0x0250, NULL, 0), -EOPNOTSUPP);
 	/* The same connection still serves. */
 	MH_CHECK_RC(getattr(ROOT, &a), 0);

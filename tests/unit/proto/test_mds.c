@@ -1,8 +1,8 @@
 /*
- * test_mds.c - metadata message codecs (proto/mds.h) and the shared
- * sub-structures (proto/types.h): a round trip of every message with
- * non-trivial values, every truncation and a trailing byte rejected (via
- * check_codec), and each out-of-range value rejected.
+ * test_mds.c - metadata message codecs (proto/mds.h, file locks included)
+ * and the shared sub-structures (proto/types.h): a round trip of every
+ * message with non-trivial values, every truncation and a trailing byte
+ * rejected (via check_codec), and each out-of-range value rejected.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -42,6 +42,13 @@ CODEC(proto_mds_, listxattr_rep);
 CODEC(proto_mds_, removexattr_req);
 CODEC(proto_mds_, open_req);
 CODEC(proto_mds_, publish_req);
+CODEC(proto_mds_, lock_req);
+CODEC(proto_mds_, lock_rep);
+CODEC(proto_mds_, flock_req);
+CODEC(proto_mds_, lock_cancel_req);
+CODEC(proto_mds_, lock_release_req);
+CODEC(proto_mds_, lock_session_req);
+CODEC(proto_mds_, lock_session_rep);
 
 /* ---- fixtures ---- */
 
@@ -1191,6 +1198,199 @@ static void test_publish_req(void **state)
 	expect_accept(&codec_publish_req, &m, NULL); /* close with nothing written */
 }
 
+/* ---- file locks ---- */
+
+/* type (a u8) accepts exactly RD, WR and UN. */
+static void check_lock_type(const struct codec *c, void *msg, uint8_t *f)
+{
+	const uint8_t saved = *f;
+
+	for (int v = 0; v < 256; v++) {
+		*f = (uint8_t)v;
+		if (v >= PROTO_MDS_LOCK_RD && v <= PROTO_MDS_LOCK_WR)
+			expect_accept(c, msg, NULL);
+		else if (v != PROTO_MDS_LOCK_UN)
+			expect_reject(c, msg, NULL);
+	}
+	*f = saved;
+}
+
+/* start and len: nothing past PROTO_MDS_LOCK_OFFSET_MAX. */
+static void check_lock_range(const struct codec *c, void *msg, uint64_t *start, uint64_t *len)
+{
+	const uint64_t s0 = *start, l0 = *len;
+	const uint64_t max = PROTO_MDS_LOCK_OFFSET_MAX;
+
+	*start = max;
+	*len = 0;
+	expect_accept(c, msg, NULL);
+	*len = 1;
+	expect_accept(c, msg, NULL);
+	*len = 2;
+	expect_reject(c, msg, NULL);
+	*start = max + 1;
+	*len = 0;
+	expect_reject(c, msg, NULL);
+	*start = UINT64_MAX;
+	expect_reject(c, msg, NULL);
+	*start = 10;
+	*len = max - 9; /* ends at max */
+	expect_accept(c, msg, NULL);
+	*len = max - 8;
+	expect_reject(c, msg, NULL);
+	*len = UINT64_MAX; /* would wrap */
+	expect_reject(c, msg, NULL);
+	*start = s0;
+	*len = l0;
+}
+
+static void test_lock_req(void **state)
+{
+	struct proto_mds_lock_req m = {.cred = cred(),
+				       .ino = 0x0001000000000042ull,
+				       .session = 0x1122334455667788ull,
+				       .owner = 0x99aabbccddeeff00ull,
+				       .start = 4096,
+				       .len = 8192,
+				       .pid = 31337,
+				       .type = PROTO_MDS_LOCK_WR,
+				       .flags = PROTO_MDS_LOCK_WAIT,
+				       .wait_id = 17};
+	struct proto_mds_lock_req out;
+
+	(void)state;
+	check_codec(&codec_lock_req, &m, NULL, &out);
+	assert_cred_eq(&m.cred, &out.cred);
+	assert_true(out.ino == m.ino && out.session == m.session && out.owner == m.owner);
+	assert_true(out.start == 4096 && out.len == 8192 && out.pid == 31337);
+	assert_int_equal(out.type, PROTO_MDS_LOCK_WR);
+	assert_int_equal(out.flags, PROTO_MDS_LOCK_WAIT);
+	assert_int_equal(out.wait_id, 17);
+	check_cred_field(&codec_lock_req, &m, &m.cred);
+	check_ino_field(&codec_lock_req, &m, &m.ino);
+	check_flag_bits(&codec_lock_req, &m, NULL, &m.flags, PROTO_MDS_LOCK_WAIT);
+	check_lock_type(&codec_lock_req, &m, &m.type);
+	check_lock_range(&codec_lock_req, &m, &m.start, &m.len);
+	m.session = 0;
+	expect_reject(&codec_lock_req, &m, NULL);
+	m.session = 1;
+	m.wait_id = 0; /* WAIT without an id */
+	expect_reject(&codec_lock_req, &m, NULL);
+	m.flags = 0; /* an id without WAIT */
+	m.wait_id = 5;
+	expect_reject(&codec_lock_req, &m, NULL);
+	m.wait_id = 0;
+	m.type = PROTO_MDS_LOCK_UN;
+	expect_accept(&codec_lock_req, &m, NULL);
+	m.flags = PROTO_MDS_LOCK_WAIT; /* waiting to unlock makes no sense */
+	m.wait_id = 5;
+	expect_reject(&codec_lock_req, &m, NULL);
+}
+
+static void test_lock_rep(void **state)
+{
+	struct proto_mds_lock_rep m = {
+	    .type = PROTO_MDS_LOCK_RD, .start = 77, .len = 0, .pid = 4242};
+	struct proto_mds_lock_rep out;
+
+	(void)state;
+	check_codec(&codec_lock_rep, &m, NULL, &out);
+	assert_int_equal(out.type, PROTO_MDS_LOCK_RD);
+	assert_int_equal(out.start, 77);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(out.pid, 4242);
+	check_lock_range(&codec_lock_rep, &m, &m.start, &m.len);
+	m.type = 0;
+	expect_reject(&codec_lock_rep, &m, NULL);
+	m.type = 4;
+	expect_reject(&codec_lock_rep, &m, NULL);
+	m.type = PROTO_MDS_LOCK_UN; /* no conflict: everything else zero */
+	expect_reject(&codec_lock_rep, &m, NULL);
+	m = (struct proto_mds_lock_rep){.type = PROTO_MDS_LOCK_UN};
+	check_codec(&codec_lock_rep, &m, NULL, &out);
+	m.pid = 1;
+	expect_reject(&codec_lock_rep, &m, NULL);
+	m.pid = 0;
+	m.len = 1;
+	expect_reject(&codec_lock_rep, &m, NULL);
+}
+
+static void test_flock_req(void **state)
+{
+	struct proto_mds_flock_req m = {.cred = cred(),
+					.ino = 9,
+					.session = 3,
+					.owner = 0,
+					.type = PROTO_MDS_LOCK_RD,
+					.flags = PROTO_MDS_LOCK_WAIT,
+					.wait_id = UINT64_MAX};
+	struct proto_mds_flock_req out;
+
+	(void)state;
+	check_codec(&codec_flock_req, &m, NULL, &out);
+	assert_cred_eq(&m.cred, &out.cred);
+	assert_true(out.ino == 9 && out.session == 3 && out.owner == 0);
+	assert_int_equal(out.type, PROTO_MDS_LOCK_RD);
+	assert_true(out.wait_id == UINT64_MAX);
+	check_cred_field(&codec_flock_req, &m, &m.cred);
+	check_ino_field(&codec_flock_req, &m, &m.ino);
+	check_flag_bits(&codec_flock_req, &m, NULL, &m.flags, PROTO_MDS_LOCK_WAIT);
+	check_lock_type(&codec_flock_req, &m, &m.type);
+	m.session = 0;
+	expect_reject(&codec_flock_req, &m, NULL);
+	m.session = 3;
+	m.wait_id = 0;
+	expect_reject(&codec_flock_req, &m, NULL);
+	m.flags = 0;
+	expect_accept(&codec_flock_req, &m, NULL);
+	m.wait_id = 1;
+	expect_reject(&codec_flock_req, &m, NULL);
+}
+
+static void test_lock_small_reqs(void **state)
+{
+	struct proto_mds_lock_cancel_req c = {.ino = 5, .session = 6, .wait_id = 7}, co;
+	struct proto_mds_lock_release_req r = {.ino = 5, .session = 6, .owner = 0}, ro;
+	struct proto_mds_lock_session_req s = {.session = 6, .flags = PROTO_MDS_SESSION_END}, so;
+
+	(void)state;
+	assert_int_equal(check_codec(&codec_lock_cancel_req, &c, NULL, &co), 24);
+	assert_true(co.ino == 5 && co.session == 6 && co.wait_id == 7);
+	check_ino_field(&codec_lock_cancel_req, &c, &c.ino);
+	c.wait_id = 0;
+	expect_reject(&codec_lock_cancel_req, &c, NULL);
+	c.wait_id = 7;
+	c.session = 0;
+	expect_reject(&codec_lock_cancel_req, &c, NULL);
+
+	assert_int_equal(check_codec(&codec_lock_release_req, &r, NULL, &ro), 24);
+	assert_true(ro.ino == 5 && ro.session == 6 && ro.owner == 0);
+	check_ino_field(&codec_lock_release_req, &r, &r.ino);
+	r.session = 0;
+	expect_reject(&codec_lock_release_req, &r, NULL);
+
+	assert_int_equal(check_codec(&codec_lock_session_req, &s, NULL, &so), 12);
+	assert_true(so.session == 6 && so.flags == PROTO_MDS_SESSION_END);
+	check_flag_bits(&codec_lock_session_req, &s, NULL, &s.flags, PROTO_MDS_SESSION_END);
+	s.session = 0;
+	expect_reject(&codec_lock_session_req, &s, NULL);
+}
+
+static void test_lock_session_rep(void **state)
+{
+	struct proto_mds_lock_session_rep m = {
+	    .lease_ms = 5000, .flags = PROTO_MDS_SESSION_NEW, .locks = 3, .waiters = 1};
+	struct proto_mds_lock_session_rep out;
+
+	(void)state;
+	assert_int_equal(check_codec(&codec_lock_session_rep, &m, NULL, &out), 16);
+	assert_true(out.lease_ms == 5000 && out.flags == PROTO_MDS_SESSION_NEW);
+	assert_true(out.locks == 3 && out.waiters == 1);
+	check_flag_bits(&codec_lock_session_rep, &m, NULL, &m.flags, PROTO_MDS_SESSION_NEW);
+	m.lease_ms = 0;
+	expect_reject(&codec_lock_session_rep, &m, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1224,6 +1424,11 @@ int main(void)
 	    cmocka_unit_test(test_removexattr_req),
 	    cmocka_unit_test(test_open_req),
 	    cmocka_unit_test(test_publish_req),
+	    cmocka_unit_test(test_lock_req),
+	    cmocka_unit_test(test_lock_rep),
+	    cmocka_unit_test(test_flock_req),
+	    cmocka_unit_test(test_lock_small_reqs),
+	    cmocka_unit_test(test_lock_session_rep),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
