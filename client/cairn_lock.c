@@ -70,6 +70,13 @@ struct cairn_locks {
 	uint32_t interval_ms;	   /* lock */
 	bool used[CFG_MAX_SHARDS]; /* lock: shards the session has locked on */
 	pthread_t renewer;
+	/*
+	 * lock: the inodes this handle ever asked a lock on (open addressing,
+	 * 0 empty), so that releasing the locks of a file never locked here
+	 * (every close on a mount) costs no request.
+	 */
+	uint64_t *inos;
+	size_t inos_cap, inos_n;
 	/* The renewer's own. */
 	bool known[CFG_MAX_SHARDS];
 	uint32_t held[CFG_MAX_SHARDS];
@@ -318,8 +325,60 @@ void cairn_lock_fini(struct cairn *c)
 		lk_session_all(c, PROTO_MDS_SESSION_END, LK_END_TIMEOUT_MS, false);
 	pthread_cond_destroy(&l->cond);
 	pthread_mutex_destroy(&l->lock);
+	free(l->inos);
 	free(l);
 	c->locks = NULL;
+}
+
+static size_t lk_ino_slot(const uint64_t *v, size_t cap, uint64_t ino)
+{
+	size_t i = (size_t)((ino * UINT64_C(0x9e3779b97f4a7c15)) >> 20) & (cap - 1);
+
+	while (v[i] && v[i] != ino)
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+/* Notes that ino has been locked through this handle.  Returns 0 or -ENOMEM. */
+static int lk_ino_add(struct cairn_locks *l, uint64_t ino)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&l->lock);
+	if ((l->inos_n + 1) * 2 > l->inos_cap) {
+		size_t cap = l->inos_cap ? l->inos_cap * 2 : 64;
+		uint64_t *v = calloc(cap, sizeof(*v));
+
+		if (!v) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < l->inos_cap; i++)
+			if (l->inos[i])
+				v[lk_ino_slot(v, cap, l->inos[i])] = l->inos[i];
+		free(l->inos);
+		l->inos = v;
+		l->inos_cap = cap;
+	}
+	size_t i = lk_ino_slot(l->inos, l->inos_cap, ino);
+
+	if (!l->inos[i]) {
+		l->inos[i] = ino;
+		l->inos_n++;
+	}
+out:
+	pthread_mutex_unlock(&l->lock);
+	return rc;
+}
+
+static bool lk_ino_known(struct cairn_locks *l, uint64_t ino)
+{
+	bool known;
+
+	pthread_mutex_lock(&l->lock);
+	known = l->inos_cap && l->inos[lk_ino_slot(l->inos, l->inos_cap, ino)] == ino;
+	pthread_mutex_unlock(&l->lock);
+	return known;
 }
 
 /* ---- requests ---- */
@@ -561,6 +620,8 @@ int cairn_setlk(struct cairn *c, const struct cairn_cred *cred, uint64_t ino, ui
 	rc = lk_begin(c, ino, &shard);
 	if (!rc)
 		rc = lk_posix_req(c, cred, ino, owner, lk, &q);
+	if (!rc)
+		rc = lk_ino_add(c->locks, ino);
 	if (rc)
 		return rc;
 	wire_enc_init(&nb, nbbuf, sizeof(nbbuf));
@@ -584,6 +645,8 @@ int cairn_flock(struct cairn *c, const struct cairn_cred *cred, uint64_t ino, ui
 	int rc;
 
 	rc = lk_begin(c, ino, &shard);
+	if (!rc)
+		rc = lk_ino_add(c->locks, ino);
 	if (rc)
 		return rc;
 	switch (op & ~LOCK_NB) {
@@ -622,6 +685,8 @@ int cairn_lock_release_owner(struct cairn *c, uint64_t ino, uint64_t owner)
 	uint16_t shard;
 	int rc;
 
+	if (c && c->locks && !lk_ino_known(c->locks, ino))
+		return 0; /* nothing was ever locked on ino through c */
 	rc = lk_begin(c, ino, &shard);
 	if (rc)
 		return rc;

@@ -117,11 +117,6 @@ static void cfs_init(void *userdata, struct fuse_conn_info *conn)
 		 (conn->want & splice) ? "on" : "off");
 }
 
-/*
- * File locks (getlk, setlk, flock) are not here yet: without them the
- * kernel keeps locks local to this mount.  They will go in this table,
- * next to the other file operations, once libcairn has MDS-held locks.
- */
 const struct fuse_lowlevel_ops cfs_ops = {
     .init = cfs_init,
     .lookup = cfs_lookup,
@@ -143,6 +138,9 @@ const struct fuse_lowlevel_ops cfs_ops = {
     .flush = cfs_flush,
     .release = cfs_release,
     .fsync = cfs_fsync,
+    .getlk = cfs_getlk,
+    .setlk = cfs_setlk,
+    .flock = cfs_flock,
     .opendir = cfs_opendir,
     .readdir = cfs_readdir,
     .readdirplus = cfs_readdirplus,

@@ -117,6 +117,14 @@ void cfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv, off
 void cfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void cfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void cfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+
+/* fsops_lock.c: fcntl and flock locks held by the MDS. */
+void cfs_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *fl);
+void cfs_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *fl,
+	       int sleep);
+void cfs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op);
+/* Drops every lock of owner on ino (flush: the POSIX owner; release: flock). */
+void cfs_lock_release(const struct cfs *fs, fuse_ino_t ino, uint64_t owner);
 void cfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
 		   struct fuse_file_info *fi);
 void cfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi);

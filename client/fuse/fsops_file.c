@@ -147,21 +147,23 @@ void cfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv, off
 	free(tmp);
 }
 
-/* close(2) of a descriptor.  POSIX locks of fi->lock_owner will be dropped here. */
+/* close(2) of a descriptor: publishes, and drops the POSIX locks of fi->lock_owner. */
 void cfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	int rc;
 
-	(void)ino;
+	cfs_lock_release(cfs_of(req), ino, fi->lock_owner);
 	rc = fnode_flush(fh_of(fi));
 	fuse_reply_err(req, rc ? cfs_errno(rc, "flush") : 0);
 }
 
-/* The last close of an open file description.  flock locks will be dropped here. */
+/* The last close of an open file description: drops its flock lock too. */
 void cfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	int rc;
 
+	if (fi->flock_release)
+		cfs_lock_release(cfs_of(req), ino, fi->lock_owner);
 	rc = fnode_release(fh_of(fi));
 	if (rc)
 		log_warn("fuse: release of %#llx: %s", (unsigned long long)ino, cairn_strerror(rc));

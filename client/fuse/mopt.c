@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define MOPT_THREADS_DEFAULT 32
+#define MOPT_THREADS_DEFAULT 64 /* blocked lock requests each hold one */
 
 void mopt_init(struct mopt *m)
 {

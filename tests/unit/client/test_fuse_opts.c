@@ -23,7 +23,7 @@ static void test_defaults(void **state)
 	mopt_init(&m);
 	assert_true(m.entry_timeout < 0);
 	assert_true(m.attr_timeout < 0);
-	assert_int_equal(m.max_threads, 32);
+	assert_int_equal(m.max_threads, 64);
 	assert_true(m.splice);
 	assert_false(m.direct_io);
 	assert_string_equal(m.fuse, "");
