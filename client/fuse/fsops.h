@@ -34,6 +34,7 @@ struct fnode_table;
 struct cfs {
 	struct cairn *c;	   /* borrowed; outlives the session */
 	struct fnode_table *nodes; /* owned by whoever set up the mount */
+	struct fuse_session *se;   /* for notifications to the kernel */
 	double entry_timeout;	   /* seconds the kernel may cache a name */
 	double attr_timeout;	   /* seconds the kernel may cache attributes */
 	uint32_t readahead;	   /* bytes of kernel read-ahead to ask for; 0: its default */

@@ -49,6 +49,14 @@ void cfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = (uintptr_t)h;
 	fi->keep_cache = !fs->direct_io && fnode_keep_cache(fs->nodes, h);
 	fi->direct_io = fs->direct_io;
+	/*
+	 * Close-to-open: the kernel reads up to the size it has cached, for
+	 * up to attr_timeout.  A file that changed since the last open here
+	 * gets its cached attributes dropped before the open is answered, so
+	 * the reads after it fetch the size the open just saw.
+	 */
+	if (!fi->keep_cache && fs->se)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
 	if (fuse_reply_open(req, fi) == -ENOENT) /* interrupted: no release will come */
 		fnode_release(h);
 }

@@ -373,6 +373,7 @@ static struct fuse_session *new_session(const struct args *a, const char *conf, 
 		goto out;
 	}
 	se = fuse_session_new(&fa, &cfs_ops, sizeof(cfs_ops), fs);
+	fs->se = se;
 	if (!se)
 		fail("cannot start the FUSE session: %s", fuse_msg[0] ? fuse_msg : "see above");
 out:

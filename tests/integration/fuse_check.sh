@@ -99,7 +99,7 @@ mounted "$mnt" || fail "$mnt is not mounted after cairn-cluster up"
 # The second mount: cairn-fuse may detach itself or stay in the foreground,
 # so it runs in the background and the mount point is watched.
 step "second mount at $mnt2"
-"$fuse_bin" -c "$conf" "$mnt2" >"$dir/fuse2.log" 2>&1 &
+"$fuse_bin" -c "$conf" -o allow_other,default_permissions "$mnt2" >"$dir/fuse2.log" 2>&1 &
 fuse_pid=$!
 fuse_done=0
 for _ in $(seq 300); do
