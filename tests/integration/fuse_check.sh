@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # fuse_check.sh - suite 'fuse': Cairn through its POSIX mount.  Starts a
-# local cluster with 2 MDS shards mounted at TMP/mnt (tools/cairn-cluster
-# up --mount) and a second mount of the same cluster at TMP/mnt2
+# local cluster with 2 MDS shards and an ec:4+2 pool of 64 KiB chunks
+# mounted at TMP/mnt (tools/cairn-cluster up --mount) and a second mount of the same cluster at TMP/mnt2
 # (cairn-fuse -c CONF), then runs
 #   1. posix_check on TMP/mnt/p, with TMP/mnt2/p as the same directory seen
 #      through the second mount (locks and close-to-open across mounts);
-#   2. fsx_cairn, 100,000 random operations on TMP/mnt/fsx.dat against a
-#      reference file in TMP/ref on the local disk;
+#   2. fsx_cairn, 100,000 random operations (CAIRN_FSX_OPS) on
+#      TMP/mnt/fsx.dat against a reference file in TMP/ref on the local disk;
 #   3. a tar of the source tree (build directories and .git left out) into
 #      TMP/mnt/src, compared with `diff -r` against the same tar extracted
 #      to TMP/ref/src and with `tar --compare` (modes, times, owners, links).
@@ -92,7 +92,7 @@ step() {
 }
 
 step "cairn-cluster up --shards 2 --mount $mnt"
-conf=$("$cluster" up --dir "$dir" --build "$build" --shards 2 --mount "$mnt") ||
+conf=$("$cluster" up --dir "$dir" --build "$build" --shards 2 --chunk 64K --mount "$mnt") ||
 	fail "cairn-cluster up exited $?"
 mounted "$mnt" || fail "$mnt is not mounted after cairn-cluster up"
 
@@ -118,8 +118,9 @@ step "posix_check $mnt/p $mnt2/p"
 mkdir "$mnt/p"
 "$posix_check" "$mnt/p" "$mnt2/p" || fail "posix_check found failures (above)"
 
-step "fsx_cairn: 100000 operations on $mnt/fsx.dat"
-"$fsx" -N 100000 "$mnt/fsx.dat" "$dir/ref/fsx.dat" || fail "fsx_cairn failed (above)"
+ops=${CAIRN_FSX_OPS:-100000}
+step "fsx_cairn: $ops operations on $mnt/fsx.dat"
+"$fsx" -N "$ops" "$mnt/fsx.dat" "$dir/ref/fsx.dat" || fail "fsx_cairn failed (above)"
 
 step "tar of $src into $mnt/src, and back"
 tar -C "$src" --exclude-vcs --exclude-tag-all=build.ninja -cf "$dir/ref/src.tar" . ||
