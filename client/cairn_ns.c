@@ -15,6 +15,7 @@
 
 #include "client/cairn.h"
 #include "client/cairn_int.h"
+#include "client/cinode.h"
 #include "client/mdsc.h"
 #include "common/rpc.h"
 #include "proto/mds.h"
@@ -135,6 +136,8 @@ int cairn_setattr(struct cairn *c, const struct cairn_cred *cred, uint64_t ino,
 		return rc;
 	m.cred = r.cred;
 	proto_mds_setattr_req_encode(&m, &r.e);
+	if (sa->valid & CAIRN_SET_MTIME) /* before the reply's overlay */
+		cinode_mtime_set(c->inodes, ino, (sa->valid & CAIRN_SET_MTIME_NOW) ? NULL : &sa->mtime);
 	return cairn_send_attr(c, r.shard, PROTO_OP_MDS_SETATTR, &r.e, out);
 }
 

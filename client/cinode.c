@@ -149,6 +149,23 @@ void cinode_overlay(struct cinode_table *t, struct cairn_attr *a)
 	pthread_mutex_unlock(&t->lock);
 }
 
+void cinode_mtime_set(struct cinode_table *t, uint64_t ino, const struct timespec *mtime)
+{
+	struct cinode *ci;
+
+	pthread_mutex_lock(&t->lock);
+	ci = *slot(t, ino);
+	if (ci) {
+		pthread_mutex_lock(&ci->lock);
+		if (mtime)
+			ci->mtime = *mtime;
+		else
+			clock_gettime(CLOCK_REALTIME, &ci->mtime);
+		pthread_mutex_unlock(&ci->lock);
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
 bool cinode_mem_take(struct cinode_table *t, size_t n)
 {
 	bool ok;

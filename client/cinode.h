@@ -81,6 +81,13 @@ void cinode_put(struct cinode_table *t, struct cinode *ci);
 void cinode_overlay(struct cinode_table *t, struct cairn_attr *a);
 
 /*
+ * utimes(2) of an inode open here: unpublished changes carry mtime (NULL:
+ * now) from here on, so that publishing them at close does not undo the
+ * time set (tar sets it before it closes).
+ */
+void cinode_mtime_set(struct cinode_table *t, uint64_t ino, const struct timespec *mtime);
+
+/*
  * Buffer memory: takes n bytes of the client-wide allowance (false: over
  * it, write through) or gives them back.
  */

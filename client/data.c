@@ -456,6 +456,21 @@ static void sread_log(const struct data_file *f, const struct sread *s, int rc)
 }
 
 /*
+ * Whether an asked chunk gave no answer (timed out, failed, unreachable).
+ * A stripe then is not taken for a hole on the word of the members that
+ * have nothing: with few data chunks (k = 1 for replication) those can be
+ * members the stripe moved to when OSDs went down, while the one that
+ * holds the data is only slow.
+ */
+static bool sread_unanswered(const struct data_file *f, const struct sread *s)
+{
+	for (unsigned i = 0; i < f->layout.k + f->layout.m; i++)
+		if (s->asked[i] && s->c[i].status < 0 && s->c[i].status != -ENOENT)
+			return true;
+	return false;
+}
+
+/*
  * The slow path of one stripe: every up chunk's range, the version held by
  * k chunks, chunks at other versions read at it, missing data decoded.
  */
@@ -491,7 +506,7 @@ static int sread_slow(const struct data_file *f, const struct proto_map *map, st
 	sread_all(f, map, s, bufs, ra, rl, 0, NULL);
 	v = pick_version(f, s->c, s->asked);
 	rc = -EIO;
-	if (v < 0)
+	if (v < 0 || (v == 0 && sread_unanswered(f, s)))
 		goto out;
 	if (v == 0) {
 		memset(s->dst, 0, s->slen);

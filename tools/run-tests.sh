@@ -11,7 +11,6 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-ROOT=$PWD
 INSTALL=1
 QUICK=0
 for arg in "$@"; do
@@ -48,8 +47,11 @@ if [ "$QUICK" = 1 ]; then
 	exit 0
 fi
 
+# The sanitizer pass runs the same suites with the long data runs shortened
+# (they ran at full length above): a few times slower code, same paths.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+CAIRN_FSX_OPS=${CAIRN_FSX_OPS_SAN:-5000} CAIRN_TEST_SHORT=1 \
 	run_suites build-san "" -- -Dsanitize=address,undefined
 
 echo "== fuzz smoke run"
@@ -60,7 +62,7 @@ echo "== fuzz smoke run"
 CC=clang run_suites build-fuzz fuzz -- -Dfuzz=true -Dsanitize=address,undefined -Db_lundef=false
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 for target in build-fuzz/tests/fuzz/fuzz_*; do
-	[ -f "$target" ] && [ -x "$target" ] || continue # not fuzz_*.p/
+	if [ ! -f "$target" ] || [ ! -x "$target" ]; then continue; fi # not fuzz_*.p/
 	name=$(basename "$target")
 	corpus=$(mktemp -d)
 	cp tests/fuzz/corpus/"${name#fuzz_}"/* "$corpus"/ 2>/dev/null || true

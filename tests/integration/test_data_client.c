@@ -9,6 +9,8 @@
  *     close, the data seen whole by a second client after close;
  *   - cairn_file_flush(): what the handle wrote, seen whole by a second
  *     client while the handle stays open;
+ *   - an mtime set while writes are unpublished survives the close (as
+ *     tar does it: write, futimens, close);
  *   - O_APPEND from four threads with a handle each: every record intact,
  *     none lost or overlapping;
  *   - the stripe version cache: a file overwritten by a second client is
@@ -153,6 +155,27 @@ static void test_flush(void)
 	cairn_file_close(g);
 	TC_CHECK(cairn_file_close(f) == 0, "close");
 	printf("flush ok\n");
+}
+
+static void test_mtime_kept(void)
+{
+	struct cairn_setattr sa = {.valid = CAIRN_SET_MTIME, .mtime = {1234567890, 5000}};
+	struct cairn_file *f = open_name(cn, "utimes", O_RDWR | O_EXCL, true);
+	struct cairn_attr a;
+	uint8_t data[777];
+	int ret;
+
+	memset(data, 3, sizeof(data));
+	put(f, data, sizeof(data), 0);
+	ret = cairn_setattr(cn, NULL, cairn_file_ino(f), &sa, NULL);
+	TC_CHECK(ret == 0, "setattr: %s", error_str(ret));
+	TC_CHECK(cairn_file_close(f) == 0, "close");
+	ret = cairn_lookup(cn2, NULL, CAIRN_ROOT_INO, "utimes", &a);
+	TC_CHECK(ret == 0, "lookup: %s", error_str(ret));
+	TC_CHECK(a.mtime.tv_sec == 1234567890 && a.mtime.tv_nsec == 5000 && a.size == sizeof(data),
+		 "after close: mtime %lld.%09ld size %" PRIu64 ", want 1234567890.000005000 777",
+		 (long long)a.mtime.tv_sec, a.mtime.tv_nsec, a.size);
+	printf("mtime set before close kept ok\n");
 }
 
 struct appender {
@@ -341,6 +364,7 @@ int main(int argc, char **argv)
 	TC_CHECK(ret == 0, "cairn_open_conf: %s", error_str(ret));
 	test_buffered();
 	test_flush();
+	test_mtime_kept();
 	test_append();
 	test_version_cache();
 	test_new_osd();
