@@ -83,7 +83,8 @@ void tc_fail(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	if (tc_current) {
-		print_tail(tc_current->mds_log, 15);
+		for (unsigned i = 0; i < tc_current->nshards; i++)
+			print_tail(tc_current->mds_log[i], 15);
 		for (unsigned i = 0; i < tc_current->nosds; i++)
 			print_tail(tc_current->osd[i].log, 10);
 	}
@@ -167,8 +168,10 @@ static unsigned stop_all(struct tc_cluster *c)
 		}
 		c->osd[i].pid = 0;
 	}
-	stop_pid(c->mds_pid, STOP_TIMEOUT_MS);
-	c->mds_pid = 0;
+	for (unsigned i = c->nshards; i-- > 0;) {
+		stop_pid(c->mds_pid[i], STOP_TIMEOUT_MS);
+		c->mds_pid[i] = 0;
+	}
 	if (c->tmpfs_mounted)
 		umount2(c->osd[c->tmpfs_osd].data, MNT_DETACH);
 	c->tmpfs_mounted = false;
@@ -206,8 +209,9 @@ static void on_signal(int sig)
 		for (unsigned i = 0; i < c->nosds; i++)
 			if (c->osd[i].pid > 0)
 				kill(c->osd[i].pid, SIGKILL);
-		if (c->mds_pid > 0)
-			kill(c->mds_pid, SIGKILL);
+		for (unsigned i = 0; i < c->nshards; i++)
+			if (c->mds_pid[i] > 0)
+				kill(c->mds_pid[i], SIGKILL);
 	}
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -586,7 +590,8 @@ void tc_parity(unsigned k, unsigned m, uint8_t *const *data, uint8_t *const *par
 
 /* ---- start --------------------------------------------------------------------------- */
 
-static void write_conf(struct tc_cluster *c, const struct tc_opts *o, int port)
+/* cairn.conf: the mds group lists every shard (c->mds_addr) in order. */
+static void write_conf(struct tc_cluster *c, const struct tc_opts *o)
 {
 	FILE *f = fopen(c->conf, "w");
 
@@ -596,12 +601,18 @@ static void write_conf(struct tc_cluster *c, const struct tc_opts *o, int port)
 		"cluster = { name = \"osdtest\"; key_file = \"cairn.key\"; transport = \"tcp\"; };\n"
 		"log = { level = \"info\"; };\n"
 		"rpc = { timeout_ms = 10000; reconnect_max_ms = 500; };\n"
-		"mds = { shards = ( { address = \"127.0.0.1:%d\"; data = \"mds0\"; } );\n"
+		"mds = { shards = (\n");
+	for (unsigned i = 0; i < c->nshards; i++)
+		fprintf(f, "          { address = \"%s\"; data = \"mds%u\"; }%s\n", c->mds_addr[i],
+			i, i + 1 < c->nshards ? "," : "");
+	fprintf(f,
+		"        );\n"
 		"        heartbeat_ms = 100; osd_down_ms = 1000; workers = 2; };\n"
 		"osd = { %s };\n"
 		"pools = ( %s );\n",
-		port, o->osd_cfg ? o->osd_cfg : "", o->pools);
-	fclose(f);
+		o->osd_cfg ? o->osd_cfg : "", o->pools);
+	if (fclose(f) != 0)
+		tc_fail("cannot write %s: %s", c->conf, strerror(errno));
 }
 
 static void check_binary(const char *path, const char *what)
@@ -632,30 +643,100 @@ static void setup_dirs(struct tc_cluster *c, const struct tc_opts *o)
 	c->tmpfs_osd = o->tmpfs_osd;
 }
 
-static void start_mds(struct tc_cluster *c)
+/*
+ * MAP_GET to shard i: shard 0 answers with the map, the others with
+ * -EREMOTE (they do not hold it); either shows the shard serving.
+ */
+static int shard_probe(struct tc_cluster *c, unsigned i, struct rpc_client *cli)
 {
-	char *argv[] = {c->mds_bin, "-c", c->conf, "--shard", "0", NULL};
+	uint8_t body[16];
+	struct proto_admin_map_get_req q = {.known_epoch = 0};
+	struct rpc_msg *resp = NULL;
+	struct wire_enc e;
+	size_t len = 0;
+	int ret;
+
+	if (i == 0)
+		return map_fetch(c);
+	wire_enc_init(&e, body, sizeof(body));
+	proto_admin_map_get_req_encode(&q, &e);
+	wire_enc_finish(&e, &len);
+	ret = rpc_call_sync(cli,
+			    &(struct rpc_call){.opcode = PROTO_OP_ADMIN_MAP_GET, .body = body,
+					       .body_len = (uint32_t)len, .timeout_ms = 2000},
+			    &resp);
+	rpc_msg_free(resp);
+	return ret == -EREMOTE ? 0 : ret ? ret : -EPROTO;
+}
+
+/* Waits until shard i answers; fails the test if it exits or stays silent. */
+static void wait_shard(struct tc_cluster *c, unsigned i, struct rpc_client *cli)
+{
 	int64_t end = tc_now_ms() + MDS_READY_MS;
 	int ret;
 
-	c->mds_pid = spawn(argv, c->mds_log, NULL);
-	if (rpc_client_new(c->mds_addr, &c->rpc, &c->mds) != 0)
-		tc_fail("no client for shard 0 at %s", c->mds_addr);
-	while ((ret = map_fetch(c)) != 0) {
-		if (waitpid(c->mds_pid, NULL, WNOHANG) == c->mds_pid) {
-			c->mds_pid = 0;
-			tc_fail("cairn-mds exited during start-up");
+	while ((ret = shard_probe(c, i, cli)) != 0) {
+		if (waitpid(c->mds_pid[i], NULL, WNOHANG) == c->mds_pid[i]) {
+			c->mds_pid[i] = 0;
+			tc_fail("cairn-mds shard %u exited during start-up", i);
 		}
 		if (tc_now_ms() > end)
-			tc_fail("shard 0 not answering MAP_GET: %s", error_str(ret));
+			tc_fail("shard %u at %s not answering MAP_GET: %s", i, c->mds_addr[i],
+				error_str(ret));
 		sleep_ms(50);
+	}
+}
+
+/* Starts every shard, then waits for each (the client of shard 0 is kept). */
+static void start_mds(struct tc_cluster *c)
+{
+	char shard[16];
+	char *argv[] = {c->mds_bin, "-c", c->conf, "--shard", shard, NULL};
+
+	for (unsigned i = 0; i < c->nshards; i++) {
+		snprintf(shard, sizeof(shard), "%u", i);
+		c->mds_pid[i] = spawn(argv, c->mds_log[i], NULL);
+	}
+	if (rpc_client_new(c->mds_addr[0], &c->rpc, &c->mds) != 0)
+		tc_fail("no client for shard 0 at %s", c->mds_addr[0]);
+	wait_shard(c, 0, c->mds);
+	for (unsigned i = 1; i < c->nshards; i++) {
+		struct rpc_client *cli = NULL;
+
+		if (rpc_client_new(c->mds_addr[i], &c->rpc, &cli) != 0)
+			tc_fail("no client for shard %u at %s", i, c->mds_addr[i]);
+		wait_shard(c, i, cli);
+		rpc_client_free(cli);
+	}
+}
+
+/* Paths and ports (free a moment ago, each different) of the shards. */
+static void setup_shards(struct tc_cluster *c, const struct tc_opts *o)
+{
+	char dir[sizeof(c->dir)];
+	int port[TC_MAX_SHARDS];
+
+	memcpy(dir, c->dir, sizeof(dir));
+	c->nshards = o->shards ? o->shards : 1;
+	if (c->nshards > TC_MAX_SHARDS)
+		tc_fail("too many shards (%u, at most %d)", c->nshards, TC_MAX_SHARDS);
+	for (unsigned i = 0; i < c->nshards; i++) {
+		bool dup;
+
+		do {
+			port[i] = free_port();
+			dup = false;
+			for (unsigned j = 0; j < i; j++)
+				dup = dup || port[j] == port[i];
+		} while (dup);
+		snprintf(c->mds_log[i], sizeof(c->mds_log[i]), "%s/mds%u.log", dir, i);
+		snprintf(c->mds_addr[i], sizeof(c->mds_addr[i]), "127.0.0.1:%d", port[i]);
 	}
 }
 
 void tc_start(struct tc_cluster *c, int argc, char **argv, const struct tc_opts *o)
 {
 	char key[600];
-	int port;
 
 	memset(c, 0, sizeof(*c));
 	pthread_mutex_init(&c->lock, NULL);
@@ -679,19 +760,18 @@ void tc_start(struct tc_cluster *c, int argc, char **argv, const struct tc_opts 
 	c->nosds = o->osds;
 	c->tmpfs_osd = -1;
 	snprintf(c->conf, sizeof(c->conf), "%s/cairn.conf", c->dir);
-	snprintf(c->mds_log, sizeof(c->mds_log), "%s/mds0.log", c->dir);
 	snprintf(key, sizeof(key), "%s/cairn.key", c->dir);
 	if (auth_key_generate(key) != 0 || auth_key_load(key, &c->key) != 0)
 		tc_fail("cannot create the cluster key %s", key);
-	port = free_port();
-	snprintf(c->mds_addr, sizeof(c->mds_addr), "127.0.0.1:%d", port);
-	write_conf(c, o, port);
+	setup_shards(c, o);
+	write_conf(c, o);
 	setup_dirs(c, o);
 	c->rpc = rpc_opts_default();
 	c->rpc.key = c->key;
 	c->rpc.timeout_ms = CALL_TIMEOUT_MS;
 	c->rpc.reconnect_max_ms = 200;
-	printf("cluster in %s: shard 0 at %s, %u OSDs\n", c->dir, c->mds_addr, o->osds);
+	printf("cluster in %s: %u shard%s (shard 0 at %s), %u OSDs\n", c->dir, c->nshards,
+	       c->nshards == 1 ? "" : "s", c->mds_addr[0], o->osds);
 	start_mds(c);
 	for (unsigned i = 0; i < o->osds; i++)
 		tc_osd_start(c, i);

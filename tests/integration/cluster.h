@@ -1,8 +1,11 @@
 /*
- * cluster.h - a real Cairn cluster on loopback for integration tests: one
- * cairn-mds shard and M cairn-osd processes in fake hosts, in a mkdtemp
- * directory with a generated cairn.conf and a 0600 key, plus RPC helpers to
- * talk to them as a client would.
+ * cluster.h - a real Cairn cluster on loopback for integration tests: N
+ * cairn-mds shards (one unless tc_opts.shards says more) and M cairn-osd
+ * processes in fake hosts, in a mkdtemp directory with a generated
+ * cairn.conf (the mds group lists every shard's address, as cairn-cluster
+ * and mds_harness.c write it) and a 0600 key, plus RPC helpers to talk to
+ * them as a client would.  The map helpers talk to shard 0, which holds
+ * the cluster map.
  *
  * Daemons are always stopped by pid: SIGTERM, then SIGKILL after a timeout,
  * from tc_stop(), from an atexit handler, and from SIGTERM/SIGINT/SIGALRM
@@ -31,8 +34,10 @@
 #include "proto/osd.h"
 
 #define TC_MAX_OSDS 16
+#define TC_MAX_SHARDS 8
 
 struct tc_opts {
+	unsigned shards;     /* cairn-mds shards 0..shards-1; 0 means 1 */
 	unsigned osds;	     /* cairn-osd processes, ids 0..osds-1 */
 	unsigned hosts;	     /* OSD i is in host "host<i % hosts>" */
 	const char *pools;   /* the pools = (...) list of cairn.conf, without "pools =" */
@@ -53,9 +58,10 @@ struct tc_cluster {
 	char conf[512];
 	char mds_bin[1024];
 	char osd_bin[1024];
-	char mds_addr[64];
-	char mds_log[512];
-	pid_t mds_pid;
+	unsigned nshards;
+	char mds_addr[TC_MAX_SHARDS][64];
+	char mds_log[TC_MAX_SHARDS][512];
+	pid_t mds_pid[TC_MAX_SHARDS];
 	unsigned nosds;
 	struct tc_osd osd[TC_MAX_OSDS];
 	bool tmpfs_mounted;
@@ -63,7 +69,7 @@ struct tc_cluster {
 	struct auth_key *key;
 	struct rpc_opts rpc;
 	pthread_mutex_t lock;
-	struct rpc_client *mds;
+	struct rpc_client *mds; /* shard 0 */
 	struct rpc_client *cli[TC_MAX_OSDS];
 	char cli_addr[TC_MAX_OSDS][PROTO_ADDR_MAX + 1];
 	struct proto_map map; /* last fetched; under lock */
@@ -80,9 +86,10 @@ void tc_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn
 	} while (0)
 
 /*
- * Sets up the directory, conf and key and starts the MDS and the OSDs
- * (binaries from argv[1] and argv[2]); returns once every OSD is up in the
- * map.  Exits 77 when a binary is missing or the tmpfs cannot be mounted.
+ * Sets up the directory, conf and key and starts the MDS shards and the
+ * OSDs (binaries from argv[1] and argv[2]); returns once every shard
+ * answers and every OSD is up in the map.  Exits 77 when a binary is
+ * missing or the tmpfs cannot be mounted.
  */
 void tc_start(struct tc_cluster *c, int argc, char **argv, const struct tc_opts *o);
 
