@@ -7,7 +7,8 @@
 # Usage: tools/run-tests.sh [--no-install] [--quick]
 #   --no-install  skip apt-get (dependencies already present)
 #   --quick       plain build and tests only (no sanitizer or fuzz pass)
-# Environment: FUZZ_SECONDS (default 60) per fuzz target.
+# Environment: FUZZ_SECONDS (default 30) per fuzz target; CAIRN_FSX_OPS_SAN
+# (default 5000) fsx operations in the sanitizer pass.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -60,7 +61,7 @@ echo "== fuzz smoke run"
 # the sanitizer runtime out of shared libraries (libcairn.so), so they must
 # be allowed undefined symbols there: b_lundef=false.
 CC=clang run_suites build-fuzz fuzz -- -Dfuzz=true -Dsanitize=address,undefined -Db_lundef=false
-FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 for target in build-fuzz/tests/fuzz/fuzz_*; do
 	if [ ! -f "$target" ] || [ ! -x "$target" ]; then continue; fi # not fuzz_*.p/
 	name=$(basename "$target")
