@@ -1,6 +1,7 @@
 #!/bin/bash
 # install-deps.sh - install the Debian 12 packages that building, testing and
-# mounting Cairn need (apt-get; through sudo when not root).  Run by
+# mounting Cairn need, and fio for tools/bench/fuse-bench (apt-get; through
+# sudo when not root).  Run by
 # tools/run-tests.sh and tools/quickstart.sh; harmless to run again.
 #
 # Usage: tools/install-deps.sh
@@ -10,7 +11,7 @@ PACKAGES=(
 	meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 	libfuse3-dev fuse3 liburing-dev librocksdb-dev libisal-dev libzstd-dev
 	libconfig-dev libcmocka-dev libibverbs-dev librdmacm-dev libssl-dev
-	python3 iproute2 procps psmisc shellcheck
+	python3 iproute2 procps psmisc shellcheck attr fio
 )
 
 if [ "$#" -gt 0 ]; then
