@@ -851,5 +851,10 @@ int data_truncate(const struct data_file *f, uint64_t size, uint64_t old_size)
 	}
 	if (first * ssize >= old_size)
 		return 0;
-	return delete_stripes(f, first, (old_size - 1) / ssize);
+	for (int attempt = 0;; attempt++) {
+		rc = delete_stripes(f, first, (old_size - 1) / ssize);
+		if (rc != -EAGAIN || attempt == 3)
+			return rc;
+		mdsc_map_refresh(f->mdsc, NULL); /* an OSD has a newer map */
+	}
 }

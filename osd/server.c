@@ -310,6 +310,14 @@ static void handle_delete(struct osd *o, struct rpc_req *req, const struct rpc_m
 	if (ret == 0) {
 		id = store_id(&pl, q.pool_id, &q.id);
 		ret = osd_store_delete(o->st, &id);
+		/*
+		 * "No such chunk" is the goal of a delete, but only the word of
+		 * a member of the acting set of a current map: a sender with an
+		 * older map may have asked the wrong OSD (the purger of a shard
+		 * whose map lags), and must not take it for done.
+		 */
+		if (ret == -ENOENT && q.map_epoch < osd_map_snap_epoch(pl.snap))
+			ret = -CAIRN_ESTALEMAP;
 		place_put(&pl);
 	}
 	reply_status(req, ret);

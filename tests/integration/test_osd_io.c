@@ -396,6 +396,14 @@ static void test_list_delete(void)
 		 "a deleted chunk is gone");
 	expect_status(ids[0], PROTO_OP_OSD_CHUNK_DELETE, body, (uint32_t)n, NULL, 0, -ENOENT,
 		      "CHUNK_DELETE again");
+	/* An older map's "nothing here" is not a deletion: the sender may ask the wrong OSD. */
+	TC_CHECK(cl.map.epoch > 1, "map epoch %llu", (unsigned long long)cl.map.epoch);
+	dq.map_epoch = cl.map.epoch - 1;
+	wire_enc_init(&e, body, sizeof(body));
+	proto_osd_chunk_delete_req_encode(&dq, &e);
+	wire_enc_finish(&e, &n);
+	expect_status(ids[0], PROTO_OP_OSD_CHUNK_DELETE, body, (uint32_t)n, NULL, 0,
+		      -CAIRN_ESTALEMAP, "CHUNK_DELETE of a missing chunk with an older map");
 }
 
 int main(int argc, char **argv)
