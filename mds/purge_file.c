@@ -237,9 +237,20 @@ static void purge_issue(struct mds_purge *p, const struct purge_run *r, uint64_t
 	const uint32_t *ids = NULL;
 	const bool *up = NULL;
 	uint32_t err_osd = PLACEMENT_NONE;
-	unsigned nsend = 0;
+	unsigned nsend = 0, placed = 0;
 	int err = purge_acting(p, r, stripe, &ids, &up);
 
+	for (unsigned i = 0; ids && i < r->width; i++)
+		placed += ids[i] != PLACEMENT_NONE;
+	if (ids && placed < r->e.layout.k && err == 0) {
+		/*
+		 * A map with fewer OSDs than a stripe needs (the first maps of a
+		 * starting cluster) cannot be the one the file was written with:
+		 * the deletes would miss its chunks.  Wait for a newer one.
+		 */
+		err = -EAGAIN;
+		ids = NULL;
+	}
 	for (unsigned i = 0; ids && i < r->width; i++) {
 		int rc;
 
